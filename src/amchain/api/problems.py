@@ -1,0 +1,100 @@
+"""RFC 9457 problem details, with the ledger's ``codespace`` and ``code`` on every refusal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from amchain.codec import DecodeError, DecodeErrorCode
+from amchain.ledger import LedgerError, TxCode
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_DECODE_STATUS = {
+    DecodeErrorCode.TOO_LARGE: 413,
+    DecodeErrorCode.UNKNOWN_FIELD: 422,
+    DecodeErrorCode.MISSING_FIELD: 422,
+    DecodeErrorCode.WRONG_TYPE: 422,
+    DecodeErrorCode.INVALID_VALUE: 422,
+}
+
+_TX_STATUS = {
+    TxCode.UNKNOWN_SIGNER: 403,
+    TxCode.REVOKED_KEY: 403,
+    TxCode.ROLE_NOT_ALLOWED: 403,
+    TxCode.REPLAYED: 409,
+    TxCode.UNKNOWN_MODULE: 404,
+    TxCode.UNKNOWN_MESSAGE: 404,
+    TxCode.INTERNAL: 500,
+}
+
+
+class ApiProblem(Exception):
+    """Raised by endpoints to answer with a problem document."""
+
+    def __init__(
+        self, status: int, codespace: str, code: int, title: str, detail: str, **extra: Any
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.codespace = codespace
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+
+
+def problem_body(
+    status: int, codespace: str, code: int, title: str, detail: str, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"https://amchain.dev/problems/{codespace}/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "codespace": codespace,
+        "code": code,
+    }
+    body.update(extra)
+    return body
+
+
+def problem_response(problem: ApiProblem) -> JSONResponse:
+    return JSONResponse(
+        problem_body(
+            problem.status, problem.codespace, problem.code, problem.title, problem.detail,
+            **problem.extra,
+        ),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def status_for(error: LedgerError | DecodeError) -> int:
+    """HTTP status for a refusal: 4xx for every kind of bad input."""
+    if isinstance(error, DecodeError):
+        return _DECODE_STATUS.get(error.code, 400)
+    if error.codespace == "tx":
+        return _TX_STATUS.get(TxCode(error.code), 400) if error.code in TxCode._value2member_map_ else 400
+    return 422  # a module refused the request
+
+
+def title_for(error: LedgerError | DecodeError) -> str:
+    if isinstance(error, DecodeError):
+        return error.code.name.replace("_", " ").capitalize()
+    if error.codespace == "tx" and error.code in TxCode._value2member_map_:
+        return TxCode(error.code).name.replace("_", " ").capitalize()
+    return f"Refused by {error.codespace}"
+
+
+def problem_from_error(
+    error: LedgerError | DecodeError, *, status: int | None = None, **extra: Any
+) -> ApiProblem:
+    details = getattr(error, "details", None)
+    if details:
+        extra.setdefault("details", details)
+    return ApiProblem(
+        status or status_for(error), error.codespace, int(error.code), title_for(error), error.message,
+        **extra,
+    )

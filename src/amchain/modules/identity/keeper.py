@@ -1,0 +1,43 @@
+"""The only code that touches the ``identity/`` state prefix.
+
+Layout::
+
+    identity/did/<did>                  DidRecord (person, device and vehicle DIDs)
+    identity/keyidx/<public key hex>    KeyIndexEntry: which DID a key belongs to, for ever
+
+Organisation DIDs are never stored: they are synthesised from the consortium module.
+"""
+
+from __future__ import annotations
+
+from amchain.ledger import StateReader, StateWriter
+from amchain.modules.base import PrefixStore, decode_record, encode_record
+from amchain.modules.identity.types import DidRecord, KeyIndexEntry
+
+MODULE = "identity"
+
+
+def _store(state: StateReader) -> PrefixStore:
+    return PrefixStore(state, MODULE)
+
+
+def read_did(state: StateReader, did: str) -> DidRecord | None:
+    """Return the stored DID record, or None."""
+    raw = _store(state).get("did/" + did)
+    return None if raw is None else decode_record(raw, DidRecord)
+
+
+def write_did(state: StateWriter, record: DidRecord) -> None:
+    """Store ``record`` (create or replace)."""
+    _store(state).set("did/" + record.did, encode_record(record))
+
+
+def read_key_index(state: StateReader, public_key_hex: str) -> KeyIndexEntry | None:
+    """Return the DID and key id a key was registered under, or None."""
+    raw = _store(state).get("keyidx/" + public_key_hex)
+    return None if raw is None else decode_record(raw, KeyIndexEntry)
+
+
+def write_key_index(state: StateWriter, public_key_hex: str, entry: KeyIndexEntry) -> None:
+    """Index a key under its DID (never removed)."""
+    _store(state).set("keyidx/" + public_key_hex, encode_record(entry))

@@ -1,0 +1,302 @@
+"""Wire arguments, typed lifecycle events and state records of the ``vehicles`` module.
+
+Wire structs refuse unknown fields and are frozen; state records are frozen. Shapes are
+checked by the strict decoder (``amchain.codec.convert``); value rules (lengths, ranges,
+hash formats, ISO 3779) are checked by the handlers with ``vehicles`` error codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Literal
+
+import msgspec
+
+__all__ = [
+    "EMPTY_HISTORY_HEAD",
+    "EVENT_TYPES",
+    "HISTORY_TYPES",
+    "MAX_ODOMETER_KM",
+    "ROLES_BY_EVENT",
+    "AccidentEvent",
+    "HistoryEntry",
+    "InspectedEvent",
+    "InsuranceClaimEvent",
+    "OdometerEvent",
+    "OwnershipTransferredEvent",
+    "RecallNoticeEvent",
+    "RecordEventArgs",
+    "RecoveredEvent",
+    "RegisterVehicleArgs",
+    "RegisteredEvent",
+    "RepairedEvent",
+    "ScrappedEvent",
+    "ServicedEvent",
+    "SoldEvent",
+    "StolenEvent",
+    "VehicleEvent",
+    "VehicleRecord",
+    "VehicleStatus",
+    "event_type",
+]
+
+MAX_ODOMETER_KM = 2_000_000
+EMPTY_HISTORY_HEAD = "00" * 32
+
+VehicleStatus = Literal["active", "stolen", "scrapped"]
+
+
+# --- wire: register_vehicle -------------------------------------------------------------
+
+
+class RegisterVehicleArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Arguments of ``register_vehicle``: a new vehicle leaves the line."""
+
+    vin: str
+    make: str
+    model: str
+    model_year: int
+    owner: str | None = None
+    """Owner DID; defaults to the registering (manufacturer) organisation's DID."""
+    vehicle_key: str | None = None
+    """Hex Ed25519 public key of the on-board unit, bound to the vehicle DID."""
+    plant: str | None = None
+    battery_id: str | None = None
+
+
+# --- wire: record_event (tagged union on "type") -----------------------------------------
+
+
+class _Event(
+    msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True, tag_field="type"
+):
+    """Base of the typed lifecycle events; the ``type`` field selects the struct."""
+
+
+class SoldEvent(_Event, tag="sold", frozen=True):
+    """Retail sale out of trade stock (the current owner is an organisation)."""
+
+    buyer: str
+    odometer_km: int | None = None
+    contract_hash: str | None = None
+
+
+class RegisteredEvent(_Event, tag="registered", frozen=True):
+    """Registration with a vehicle registry; the plate is stored only as a hash."""
+
+    region: str
+    registration_hash: str
+    plate_hash: str | None = None
+    odometer_km: int | None = None
+
+
+class InspectedEvent(_Event, tag="inspected", frozen=True):
+    """Periodic technical inspection."""
+
+    passed: bool
+    odometer_km: int
+    report_hash: str | None = None
+    next_due_time_ms: int | None = None
+
+
+class ServicedEvent(_Event, tag="serviced", frozen=True):
+    """Maintenance; ``work_items`` are short operation codes."""
+
+    odometer_km: int
+    work_items: list[str]
+    report_hash: str | None = None
+
+
+class RepairedEvent(_Event, tag="repaired", frozen=True):
+    """Repair; may close an accident (by its history seq) or an open recall campaign."""
+
+    odometer_km: int
+    parts_replaced: list[str] = msgspec.field(default_factory=list)
+    accident_seq: int | None = None
+    recall_campaign: str | None = None
+    report_hash: str | None = None
+
+
+class AccidentEvent(_Event, tag="accident", frozen=True):
+    """An accident reported by an insurer."""
+
+    occurred_at_ms: int
+    severity: Literal["minor", "moderate", "severe", "total_loss"]
+    airbags_deployed: bool = False
+    report_hash: str | None = None
+    odometer_km: int | None = None
+
+
+class InsuranceClaimEvent(_Event, tag="insurance_claim", frozen=True):
+    """An insurance claim's state; the claim reference is a hash."""
+
+    claim_ref_hash: str
+    amount_minor: int
+    currency: str
+    status: Literal["opened", "paid", "rejected"]
+    accident_seq: int | None = None
+
+
+class OdometerEvent(_Event, tag="odometer", frozen=True):
+    """A bare odometer reading."""
+
+    odometer_km: int
+    source: Literal["inspection", "telematics", "registry", "manual"] = "registry"
+
+
+class StolenEvent(_Event, tag="stolen", frozen=True):
+    """Reported stolen."""
+
+    report_hash: str
+
+
+class RecoveredEvent(_Event, tag="recovered", frozen=True):
+    """Recovered after theft."""
+
+    report_hash: str
+    odometer_km: int | None = None
+
+
+class RecallNoticeEvent(_Event, tag="recall_notice", frozen=True):
+    """The manufacturer opens a recall campaign for this vehicle."""
+
+    campaign: str
+    description_hash: str
+    severity: Literal["low", "medium", "high"]
+
+
+class OwnershipTransferredEvent(_Event, tag="ownership_transferred", frozen=True):
+    """Private transfer, signed by the current owner and the new owner."""
+
+    new_owner: str
+    odometer_km: int | None = None
+    contract_hash: str | None = None
+
+
+class ScrappedEvent(_Event, tag="scrapped", frozen=True):
+    """End of life; no event is accepted afterwards."""
+
+    certificate_hash: str
+    odometer_km: int | None = None
+
+
+VehicleEvent = (
+    SoldEvent
+    | RegisteredEvent
+    | InspectedEvent
+    | ServicedEvent
+    | RepairedEvent
+    | AccidentEvent
+    | InsuranceClaimEvent
+    | OdometerEvent
+    | StolenEvent
+    | RecoveredEvent
+    | RecallNoticeEvent
+    | OwnershipTransferredEvent
+    | ScrappedEvent
+)
+
+
+def event_type(event: VehicleEvent) -> str:
+    """Return the ``type`` tag of a typed event (``"sold"``, ``"accident"``, …)."""
+    return str(event.__struct_config__.tag)
+
+
+class RecordEventArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Arguments of ``record_event``: one typed lifecycle event for one vehicle."""
+
+    vin: str
+    event: VehicleEvent
+
+
+EVENT_TYPES: tuple[str, ...] = (
+    "sold",
+    "registered",
+    "inspected",
+    "serviced",
+    "repaired",
+    "accident",
+    "insurance_claim",
+    "odometer",
+    "stolen",
+    "recovered",
+    "recall_notice",
+    "ownership_transferred",
+    "scrapped",
+)
+
+HISTORY_TYPES: tuple[str, ...] = ("produced", *EVENT_TYPES)
+"""Every ``HistoryEntry.type``: ``produced`` (entry #0, written by register_vehicle)."""
+
+ROLES_BY_EVENT: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "sold": ("dealer", "oem"),
+        "registered": ("registry",),
+        "inspected": ("service_center", "dealer"),
+        "serviced": ("service_center", "dealer"),
+        "repaired": ("service_center", "dealer"),
+        "accident": ("insurer",),
+        "insurance_claim": ("insurer",),
+        "odometer": ("registry", "regulator"),
+        "stolen": ("registry", "regulator"),
+        "recovered": ("registry", "regulator"),
+        "recall_notice": ("oem",),
+        "ownership_transferred": (),
+        "scrapped": ("registry", "regulator"),
+    }
+)
+"""Consortium roles of which a signer must hold one, per event type (empty: the handler
+authorises by signatures of the owners' DIDs)."""
+
+
+# --- state --------------------------------------------------------------------------------
+
+
+class VehicleRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """``vehicles/v/<VIN>``: the vehicle as it stands now."""
+
+    vin: str
+    did: str
+    make: str
+    model: str
+    model_year: int
+    manufacturer: str
+    """Consortium organisation id of the manufacturer."""
+    owner: str
+    """Current owner DID."""
+    owners: list[str]
+    """Every owner DID in order, the first included."""
+    status: VehicleStatus
+    last_odometer_km: int
+    """0 while no reading was recorded."""
+    last_odometer_seq: int
+    """History seq of the last reading, -1 while none."""
+    accidents: int
+    open_recalls: list[str]
+    """Open recall campaigns, sorted."""
+    event_count: int
+    """Number of history entries (``produced`` included)."""
+    history_head: str
+    """``entry_hash`` of the last history entry."""
+    registered_height: int
+    registered_time_ms: int
+    plant: str | None = None
+    battery_id: str | None = None
+
+
+class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """``vehicles/h/<VIN>/<seq:010d>``: one hash-chained entry of a vehicle's history."""
+
+    seq: int
+    type: str
+    time_ms: int
+    height: int
+    tx_hash: str
+    recorded_by: str
+    """Org id of the acting organisation, or the owner DID for owner-signed events."""
+    odometer_km: int | None
+    fields: dict[str, Any]
+    """The typed event's fields as plain JSON, without ``type``."""
+    prev_hash: str
+    entry_hash: str

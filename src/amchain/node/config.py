@@ -1,0 +1,44 @@
+"""Node configuration: where the data lives, where the API listens, how blocks are cut."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PORT = 8640
+DEFAULT_HOST = "127.0.0.1"
+
+
+def default_data_dir() -> Path:
+    """``$AMCHAIN_DATA_DIR`` if set, else ``~/.amchain``: the same for `up` and every command."""
+    env = os.environ.get("AMCHAIN_DATA_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".amchain"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NodeConfig:
+    """Everything a node needs to start. Keyword-only on purpose: names say what is what."""
+
+    data_dir: Path
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    chain_id: str = "amchain-dev"
+    max_block_txs: int = 2000
+    max_block_bytes: int = 4 * 1024 * 1024
+    max_block_wait_ms: int = 100
+    max_mempool_txs: int = 50_000
+    max_body_bytes: int = 8 * 1024 * 1024
+    admission_threads: int = 2
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "chain.db"
+
+    @property
+    def genesis_path(self) -> Path:
+        return self.data_dir / "genesis.json"
+
+    @property
+    def node_key_path(self) -> Path:
+        return self.data_dir / "node_key.json"

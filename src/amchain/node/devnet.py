@@ -1,0 +1,67 @@
+"""A development chain: one organisation per role, named after it, with keys in the keystore."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from amchain.codec import to_builtins
+from amchain.crypto import KeyPair
+from amchain.modules.base import ROLES
+from amchain.node.config import NodeConfig
+from amchain.node.keystore import Keystore
+from amchain.runtime import Genesis
+
+
+def write_json_atomically(path: Path, data: object, *, mode: int = 0o644) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def create_dev_chain(config: NodeConfig) -> Genesis:
+    """Write genesis, keystore and node key for a new development chain in ``config.data_dir``.
+
+    Raises:
+        FileExistsError: the data dir already holds a genesis.
+    """
+    if config.genesis_path.exists():
+        raise FileExistsError(f"{config.genesis_path} already exists")
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    keystore = Keystore(config.data_dir)
+    organisations = []
+    for role in ROLES:
+        existing = keystore.names()
+        key = keystore.get(role).key if role in existing else keystore.add(
+            role, KeyPair.generate(), org=role, did=f"did:amc:org:{role}"
+        ).key
+        organisations.append(
+            {
+                "id": role,
+                "name": f"Demo {role.replace('_', ' ')}",
+                "roles": [role],
+                "admin_keys": [key.public_key.hex()],
+                "member_keys": [],
+                "device_keys": [],
+            }
+        )
+    genesis = Genesis(
+        chain_id=config.chain_id,
+        genesis_time_ms=time.time_ns() // 1_000_000,
+        modules={"consortium": {"organisations": organisations}, "identity": {}, "vehicles": {}},
+    )
+    node_key = KeyPair.generate()
+    write_json_atomically(config.node_key_path, {"seed": node_key.seed.hex()}, mode=0o600)
+    write_json_atomically(config.genesis_path, to_builtins(genesis))
+    return genesis
+
+
+def load_node_key(config: NodeConfig) -> KeyPair:
+    data = json.loads(config.node_key_path.read_text())
+    return KeyPair.from_seed(bytes.fromhex(data["seed"]))

@@ -1,0 +1,408 @@
+"""The node: storage, runtime and ordering wired together.
+
+Life of a transaction: ``submit`` runs the admission pipeline in worker threads (signature
+checks off the event loop, on every core), queues it in the orderer; the orderer cuts a
+block; ``_produce_block`` (on the single writer thread) executes it and commits block,
+receipts, state and indexes in one SQLite transaction; then waiters and event subscribers
+hear about it. Only then is a transaction acknowledged as committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from amchain.codec import DecodeError, convert
+from amchain.consensus import MempoolFull, SoloOrderer
+from amchain.crypto import KeyPair
+from amchain.ledger import (
+    EMPTY_STATE_ROOT,
+    GENESIS_PREV_HASH,
+    BlockHeader,
+    CommitRecord,
+    LedgerError,
+    MemoryState,
+    Receipt,
+    Transaction,
+    TxCode,
+    TxError,
+    compute_block_hash,
+    compute_receipts_root,
+    compute_state_root,
+    compute_tx_root,
+    make_block_header,
+    sign_commit_record,
+    validate_transaction_window,
+)
+from amchain.runtime import (
+    Genesis,
+    ModuleRegistry,
+    admit_transaction,
+    apply_genesis,
+    default_registry,
+    execute_block,
+)
+from amchain.storage import BlockStore, StoredTx
+from amchain.node.config import NodeConfig
+from amchain.node.devnet import create_dev_chain, load_node_key
+
+log = logging.getLogger(__name__)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    height: int
+    hash: str
+    time_ms: int
+    state_root: bytes
+
+
+@dataclass(slots=True)
+class SubmitOutcome:
+    """The answer to one submitted transaction: admitted (with its hash) or refused."""
+
+    index: int
+    tx_hash: str | None = None
+    error: LedgerError | DecodeError | None = None
+    accepted: bool = False
+
+
+@dataclass(slots=True)
+class CommittedBlock:
+    height: int
+    hash: str
+    time_ms: int
+    receipts: list[Receipt] = field(default_factory=list)
+
+
+class NodeUnavailable(RuntimeError):
+    """The node cannot take transactions now (mempool full, shutting down)."""
+
+
+class Node:
+    """A single AutoMobile Chain peer with solo ordering. Create with :meth:`open`."""
+
+    def __init__(
+        self,
+        *,
+        config: NodeConfig,
+        store: BlockStore,
+        registry: ModuleRegistry,
+        genesis: Genesis,
+        node_key: KeyPair,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.registry = registry
+        self.genesis = genesis
+        self.chain_id = genesis.chain_id
+        self.node_key = node_key
+        self._admission_pool = ThreadPoolExecutor(
+            max_workers=config.admission_threads, thread_name_prefix="admission"
+        )
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="block-writer")
+        self._head = self._load_head()
+        self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
+        self._subscribers: set[asyncio.Queue[CommittedBlock]] = set()
+        self._dropped: dict[bytes, TxError] = {}
+        self._orderer: SoloOrderer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.started_at_ms = now_ms()
+
+    # -- opening ---------------------------------------------------------------------
+    @classmethod
+    def open(cls, config: NodeConfig, *, registry: ModuleRegistry | None = None) -> Node:
+        """Open the node in ``config.data_dir``, creating a development chain if it is empty.
+
+        Raises:
+            amchain.storage.StorageError: the database belongs to another chain or version.
+        """
+        if not config.genesis_path.exists():
+            create_dev_chain(config)
+        genesis = convert(json.loads(config.genesis_path.read_text()), Genesis, what="genesis.json")
+        registry = registry or default_registry()
+        store = BlockStore.open(config.db_path)
+        node = cls(
+            config=config,
+            store=store,
+            registry=registry,
+            genesis=genesis,
+            node_key=load_node_key(config),
+        )
+        node._ensure_genesis_block()
+        return node
+
+    def _load_head(self) -> Head:
+        height = self.store.latest_height()
+        if height < 0:
+            return Head(-1, GENESIS_PREV_HASH, 0, EMPTY_STATE_ROOT)
+        block = self.store.get_block(height)
+        assert block is not None
+        return Head(
+            height,
+            block.hash,
+            block.header.time_ms,
+            bytes.fromhex(block.commit.record.state_root),
+        )
+
+    def _ensure_genesis_block(self) -> None:
+        if self._head.height >= 0:
+            stored = self.store.get_meta("genesis_hash")
+            if stored is not None and stored.decode() != self.genesis.hash().hex():
+                raise RuntimeError(
+                    f"{self.config.db_path} was created from another genesis than "
+                    f"{self.config.genesis_path}; refusing to start"
+                )
+            return
+        state = MemoryState()
+        apply_genesis(self.registry, state, self.genesis)
+        write_set: list[tuple[str, bytes | None]] = list(state.items())
+        header = BlockHeader(
+            chain_id=self.chain_id,
+            height=0,
+            prev_hash=GENESIS_PREV_HASH,
+            time_ms=self.genesis.genesis_time_ms,
+            tx_root=compute_tx_root([]).hex(),
+            tx_count=0,
+            proposer=GENESIS_PREV_HASH,
+        )
+        self._commit(header, [], [], write_set, [], meta={
+            "genesis_hash": self.genesis.hash().hex().encode(),
+            "chain_id": self.chain_id.encode(),
+        })
+
+    # -- block production (writer thread only) -----------------------------------------
+    def _commit(
+        self,
+        header: BlockHeader,
+        txs: list[Transaction],
+        receipts: list[Receipt],
+        write_set: list[tuple[str, bytes | None]],
+        index: list[tuple[str, str, int]],
+        *,
+        state_root: bytes | None = None,
+        meta: dict[str, bytes] | None = None,
+    ) -> CommittedBlock:
+        block_hash = compute_block_hash(header)
+        if state_root is None:
+            state_root = compute_state_root(self._head.state_root, write_set)
+        record = CommitRecord(
+            chain_id=self.chain_id,
+            height=header.height,
+            block_hash=block_hash.hex(),
+            state_root=state_root.hex(),
+            receipts_root=compute_receipts_root(receipts).hex(),
+        )
+        commit = sign_commit_record(record, self.node_key)
+        self.store.commit_block(
+            header=header,
+            block_hash=block_hash,
+            commit=commit,
+            txs=txs,
+            receipts=receipts,
+            write_set=write_set,
+            index=index,
+            meta=meta,
+        )
+        self._head = Head(header.height, block_hash.hex(), header.time_ms, state_root)
+        return CommittedBlock(header.height, block_hash.hex(), header.time_ms, receipts)
+
+    def _produce_block(self, batch: list[Transaction]) -> tuple[CommittedBlock, dict[bytes, TxError]]:
+        head = self._head
+        block_time_ms = max(now_ms(), head.time_ms)
+        # A block never holds a transaction that is expired, foreign or already included.
+        valid: list[Transaction] = []
+        dropped: dict[bytes, TxError] = {}
+        seen: set[bytes] = set()
+        writer = self.store.writer_state()
+        for tx in batch:
+            try:
+                validate_transaction_window(tx, chain_id=self.chain_id, now_ms=block_time_ms)
+            except TxError as error:
+                dropped[tx.hash] = error
+                continue
+            if tx.hash in seen or self.store.has_tx(tx.hash, on_writer=True):
+                continue
+            seen.add(tx.hash)
+            valid.append(tx)
+        header = make_block_header(
+            chain_id=self.chain_id,
+            height=head.height + 1,
+            prev_hash=head.hash,
+            time_ms=block_time_ms,
+            txs=valid,
+            proposer=self.node_key.public_key,
+        )
+        result = execute_block(self.registry, writer, header, valid, head.state_root)
+        block = self._commit(
+            header,
+            valid,
+            result.receipts,
+            result.write_set,
+            [(e.kind, e.value, e.tx_index) for e in result.index],
+            state_root=result.state_root,
+        )
+        return block, dropped
+
+    async def _produce(self, batch: list[Transaction]) -> None:
+        loop = asyncio.get_running_loop()
+        block, dropped = await loop.run_in_executor(self._writer, self._produce_block, batch)
+        self._dropped.update(dropped)
+        if len(self._dropped) > 100_000:
+            self._dropped.clear()
+        for tx in batch:
+            for fut in self._waiters.pop(tx.hash, []):
+                if not fut.done():
+                    fut.set_result(None)
+        for queue in list(self._subscribers):
+            try:
+                queue.put_nowait(block)
+            except asyncio.QueueFull:
+                self._subscribers.discard(queue)  # a slow reader resumes from its height
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start cutting blocks (call from the event loop that serves the API)."""
+        self._orderer = SoloOrderer(
+            max_txs=self.config.max_block_txs,
+            max_bytes=self.config.max_block_bytes,
+            max_wait_ms=self.config.max_block_wait_ms,
+            max_pending=self.config.max_mempool_txs,
+            produce=self._produce,
+        )
+        self._task = asyncio.create_task(self._orderer.run(), name="solo-orderer")
+
+    async def stop(self) -> None:
+        """Stop cutting blocks after the one being produced; pending transactions are dropped."""
+        if self._orderer is not None:
+            self._orderer.stop()
+        if self._task is not None:
+            await self._task
+        self._writer.shutdown(wait=True)
+        self._admission_pool.shutdown(wait=True)
+        self.store.close()
+
+    # -- reads ----------------------------------------------------------------------------
+    @property
+    def head(self) -> Head:
+        return self._head
+
+    def pending_count(self) -> int:
+        return len(self._orderer) if self._orderer is not None else 0
+
+    def tx_status(self, tx_hash: bytes) -> tuple[str, StoredTx | None, TxError | None]:
+        """Return ("committed", stored, None), ("pending", …), ("dropped", None, why) or ("unknown", …)."""
+        stored = self.store.get_tx(tx_hash)
+        if stored is not None:
+            return "committed", stored, None
+        if self._orderer is not None and self._orderer.knows(tx_hash):
+            return "pending", None, None
+        if tx_hash in self._dropped:
+            return "dropped", None, self._dropped[tx_hash]
+        return "unknown", None, None
+
+    # -- writes ---------------------------------------------------------------------------
+    def _admit_chunk(self, items: list[tuple[int, Any]]) -> list[tuple[int, Transaction | None, Exception | None]]:
+        state = self.store.state()
+        now = now_ms()
+        out: list[tuple[int, Transaction | None, Exception | None]] = []
+        for index, value in items:
+            try:
+                tx = admit_transaction(
+                    value,
+                    registry=self.registry,
+                    state=state,
+                    chain_id=self.chain_id,
+                    now_ms=now,
+                    is_known=self._is_known,
+                )
+                out.append((index, tx, None))
+            except (LedgerError, DecodeError) as error:
+                out.append((index, None, error))
+        return out
+
+    def _is_known(self, tx_hash: bytes) -> bool:
+        if self._orderer is not None and self._orderer.knows(tx_hash):
+            return True
+        return self.store.has_tx(tx_hash)
+
+    async def submit(self, values: list[Any]) -> list[SubmitOutcome]:
+        """Admit parsed transactions and queue the good ones; one outcome per value, in order.
+
+        Raises:
+            NodeUnavailable: the mempool is full (nothing of this batch was queued).
+        """
+        if self._orderer is None:
+            raise NodeUnavailable("the node is not producing blocks")
+        if len(self._orderer) + len(values) > self.config.max_mempool_txs:
+            raise NodeUnavailable(
+                f"{len(self._orderer)} transactions are waiting; retry in a moment"
+            )
+        loop = asyncio.get_running_loop()
+        items = list(enumerate(values))
+        workers = max(1, min(self.config.admission_threads, len(items) // 64 or 1))
+        chunks = [items[i::workers] for i in range(workers)]
+        results = await asyncio.gather(
+            *(loop.run_in_executor(self._admission_pool, self._admit_chunk, c) for c in chunks)
+        )
+        outcomes: list[SubmitOutcome] = [SubmitOutcome(index=i) for i in range(len(values))]
+        for chunk_result in results:
+            for index, tx, error in chunk_result:
+                outcome = outcomes[index]
+                if tx is None:
+                    outcome.error = error  # type: ignore[assignment]
+                    continue
+                outcome.tx_hash = tx.hash_hex
+                try:
+                    if self._orderer.add(tx):
+                        outcome.accepted = True
+                    else:
+                        outcome.error = TxError(
+                            TxCode.REPLAYED, f"transaction {tx.hash_hex} was already submitted; it is not applied twice"
+                        )
+                except MempoolFull as exc:
+                    raise NodeUnavailable(str(exc)) from exc
+        return outcomes
+
+    async def wait_for_commit(self, tx_hash: bytes, timeout_s: float) -> StoredTx | None:
+        """Wait until the transaction is committed (or ``timeout_s`` passes); None on timeout."""
+        stored = self.store.get_tx(tx_hash)
+        if stored is not None:
+            return stored
+        if self._orderer is None or not self._orderer.knows(tx_hash):
+            return None
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(tx_hash, []).append(fut)
+        try:
+            await asyncio.wait_for(fut, timeout_s)
+        except TimeoutError:
+            return None
+        finally:
+            waiters = self._waiters.get(tx_hash)
+            if waiters and fut in waiters:
+                waiters.remove(fut)
+        return self.store.get_tx(tx_hash)
+
+    def subscribe(self, maxsize: int = 1024) -> asyncio.Queue[CommittedBlock]:
+        queue: asyncio.Queue[CommittedBlock] = asyncio.Queue(maxsize=maxsize)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[CommittedBlock]) -> None:
+        self._subscribers.discard(queue)
+
+
+def receipt_to_json(receipt: Receipt) -> dict[str, Any]:
+    data: dict[str, Any] = msgspec.to_builtins(receipt)
+    return data

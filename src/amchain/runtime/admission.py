@@ -1,0 +1,68 @@
+"""The admission pipeline: refuse bad transactions before they can reach a block.
+
+Steps, in order, each refusing with a stable code: **size** (the caller bounds the body
+before parsing; each transaction's canonical size is bounded here) → **decode** (strict
+schema of the envelope and of the message's arguments, and the message's stateless check) → **signatures** (every signer, Ed25519) → **replay** (chain id, expiry window,
+already included or already pending) → **permission** (message exists, arguments typed,
+signers known and active, role held).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from amchain.codec import DecodeError, DecodeErrorCode
+from amchain.ledger import (
+    MAX_TX_BYTES,
+    StateReader,
+    Transaction,
+    TxCode,
+    TxError,
+    decode_transaction,
+    validate_transaction_window,
+    verify_transaction_signatures,
+)
+from amchain.runtime.authorise import authorise_signers, decode_args
+from amchain.runtime.registry import ModuleRegistry
+
+
+def admit_transaction(
+    value: Any,
+    *,
+    registry: ModuleRegistry,
+    state: StateReader,
+    chain_id: str,
+    now_ms: int,
+    is_known: Callable[[bytes], bool],
+) -> Transaction:
+    """Run one parsed JSON value through the admission pipeline.
+
+    ``is_known(hash)`` says whether a transaction is already included or pending.
+
+    Raises:
+        DecodeError: TOO_LARGE, or a schema problem (unknown/missing/mistyped field).
+        TxError: a bad envelope (encoding, signature, chain, expiry, replay, signer, role).
+        ModuleError: the message's stateless check refused the arguments.
+    """
+    # size and decode
+    tx = decode_transaction(value)
+    if len(tx.canonical) > MAX_TX_BYTES:
+        raise DecodeError(
+            DecodeErrorCode.TOO_LARGE,
+            f"transaction of {len(tx.canonical)} bytes exceeds {MAX_TX_BYTES} bytes",
+        )
+    spec = registry.message(tx.body.module, tx.body.message)
+    args = decode_args(spec, tx)
+    spec.check(args)
+    # signatures
+    verify_transaction_signatures(tx)
+    # replay
+    validate_transaction_window(tx, chain_id=chain_id, now_ms=now_ms)
+    if is_known(tx.hash):
+        raise TxError(
+            TxCode.REPLAYED, f"transaction {tx.hash_hex} was already submitted; it is not applied twice"
+        )
+    # permission
+    authorise_signers(registry, state, tx, spec, args)
+    return tx

@@ -1,0 +1,50 @@
+"""Python SDK of AutoMobile Chain: clients, a transaction builder and signers.
+
+Quick start::
+
+    from amchain.sdk import Client, Signer
+
+    with Client("http://127.0.0.1:8640") as client:
+        oem = Signer.for_org(oem_keypair, "oem")
+        result = client.vehicles.register(oem, vin="1HGCM82633A004352", make="Honda",
+                                          model="Accord", model_year=2003)
+        print(result.hash, result.height)
+
+:class:`Client` (``httpx.Client``) and :class:`AsyncClient` (``httpx.AsyncClient``) have the
+same methods; configuration is keyword-only; ``transport=`` swaps the network out (e.g.
+``httpx.MockTransport``). :func:`build_tx` builds and signs a transaction offline.
+
+Exceptions::
+
+    AmchainError                 base of everything the SDK raises
+     ├── ApiError                the node answered with application/problem+json:
+     │                           .status .codespace .code .detail .details .problem
+     │                           (.recorded_on_chain for a committed-but-refused tx)
+     ├── TransportError          the node cannot be reached or timed out (.url)
+     └── TxBuildError            a transaction cannot be built locally (also a ValueError)
+"""
+
+from amchain.sdk._async_client import AsyncClient
+from amchain.sdk._base import DEFAULT_BASE_URL
+from amchain.sdk._builder import build_tx
+from amchain.sdk._client import Client
+from amchain.sdk._errors import AmchainError, ApiError, TransportError, TxBuildError
+from amchain.sdk._models import BlockEvent, NodeStatus, SubmitResult, TxInfo
+from amchain.sdk._signer import Signer, did_for_key
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "AmchainError",
+    "ApiError",
+    "AsyncClient",
+    "BlockEvent",
+    "Client",
+    "NodeStatus",
+    "Signer",
+    "SubmitResult",
+    "TransportError",
+    "TxBuildError",
+    "TxInfo",
+    "build_tx",
+    "did_for_key",
+]

@@ -1,0 +1,189 @@
+"""The asynchronous client (``httpx.AsyncClient``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import Any, Literal, overload
+from urllib.parse import quote
+
+import httpx
+
+from amchain.ledger import Transaction
+from amchain.sdk._base import (
+    DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT,
+    DEFAULT_WAIT_TIMEOUT_MS,
+    USER_AGENT,
+    SSEParser,
+    WaitMode,
+    decode_response,
+    error_from_response,
+    normalize_base_url,
+    parse_submit,
+    request_timeout,
+    submit_request,
+    wrap_transport_error,
+)
+from amchain.sdk._helpers import AsyncConsortium, AsyncIdentity, AsyncVehicles
+from amchain.sdk._models import BlockEvent, NodeStatus, SubmitResult, TxInfo
+
+__all__ = ["AsyncClient"]
+
+
+class AsyncClient:
+    """An asynchronous client of an AutoMobile Chain node's REST API.
+
+    Use as an async context manager (or call :meth:`aclose`). ``transport`` replaces the
+    network, e.g. ``httpx.MockTransport`` in tests.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = normalize_base_url(base_url)
+        self.timeout = timeout
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={"user-agent": USER_AGENT, "accept": "application/json"},
+        )
+        self._chain_id: str | None = None
+        self.vehicles = AsyncVehicles(self)
+        self.identity = AsyncIdentity(self)
+        self.consortium = AsyncConsortium(self)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncClient(base_url={self.base_url!r})"
+
+    # -- plumbing ----------------------------------------------------------------------
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise wrap_transport_error(exc, self.base_url) from exc
+
+    async def _get(self, path: str, **kwargs: Any) -> Any:
+        return decode_response(await self._request("GET", path, **kwargs))
+
+    # -- chain -------------------------------------------------------------------------
+    async def status(self) -> NodeStatus:
+        """``GET /v1/status``: head, chain id, node key, modules."""
+        status = NodeStatus.from_json(await self._get("/v1/status"))
+        self._chain_id = status.chain_id
+        return status
+
+    async def chain_id(self) -> str:
+        """The node's chain id (asked once, then cached)."""
+        if self._chain_id is None:
+            await self.status()
+        assert self._chain_id is not None
+        return self._chain_id
+
+    async def get_block(self, height: int | Literal["latest"] = "latest") -> dict[str, Any]:
+        """A block by height, or the latest one."""
+        return await self._get(f"/v1/blocks/{height if height == 'latest' else int(height)}")
+
+    # -- transactions ------------------------------------------------------------------
+    @overload
+    async def submit(
+        self, txs: Transaction, *, wait: WaitMode = ..., timeout_ms: int = ...
+    ) -> SubmitResult: ...
+    @overload
+    async def submit(
+        self, txs: Sequence[Transaction], *, wait: WaitMode = ..., timeout_ms: int = ...
+    ) -> list[SubmitResult]: ...
+
+    async def submit(
+        self,
+        txs: Transaction | Sequence[Transaction],
+        *,
+        wait: WaitMode = "commit",
+        timeout_ms: int = DEFAULT_WAIT_TIMEOUT_MS,
+    ) -> SubmitResult | list[SubmitResult]:
+        """Submit one transaction, or a list as one batch.
+
+        One transaction: its result, or :class:`ApiError` if it is refused (also when it was
+        committed with a failed receipt). A batch: one :class:`SubmitResult` per
+        transaction, refusals in ``result.error``.
+        """
+        params, body, is_batch = submit_request(txs, wait, timeout_ms)
+        response = await self._request(
+            "POST",
+            "/v1/txs",
+            params=params,
+            json=body,
+            timeout=request_timeout(self.timeout, timeout_ms if wait else None),
+        )
+        return parse_submit(response, is_batch)
+
+    async def get_tx(
+        self, tx_hash: str, *, wait_commit: bool = False, timeout_ms: int = DEFAULT_WAIT_TIMEOUT_MS
+    ) -> TxInfo:
+        """A transaction's status and receipt (optionally waiting for its commit)."""
+        params: dict[str, Any] = {"wait": "commit", "timeout_ms": timeout_ms} if wait_commit else {}
+        data = await self._get(
+            f"/v1/txs/{quote(tx_hash, safe='')}",
+            params=params,
+            timeout=request_timeout(self.timeout, timeout_ms if wait_commit else None),
+        )
+        return TxInfo.from_json(data)
+
+    # -- reads -------------------------------------------------------------------------
+    async def resolve_did(self, did: str) -> dict[str, Any]:
+        """The DID resolution result (``didDocument``, metadata)."""
+        return await self._get(f"/v1/dids/{quote(did, safe=':')}")
+
+    async def organisations(self) -> list[dict[str, Any]]:
+        return list((await self._get("/v1/organisations"))["organisations"])
+
+    async def get_vehicle(self, vin: str) -> dict[str, Any]:
+        return await self._get(f"/v1/vehicles/{quote(vin, safe='')}")
+
+    async def get_history(self, vin: str) -> dict[str, Any]:
+        """The vehicle's history in order, with flags and a summary line."""
+        return await self._get(f"/v1/vehicles/{quote(vin, safe='')}/history")
+
+    # -- events ------------------------------------------------------------------------
+    async def events(self, from_height: int | None = None) -> AsyncIterator[BlockEvent]:
+        """Committed blocks' events as they come (server-sent events), from a height."""
+        params = {} if from_height is None else {"from_height": from_height}
+        timeout = httpx.Timeout(self.timeout, read=None)
+        try:
+            async with self._http.stream(
+                "GET",
+                "/v1/events",
+                params=params,
+                timeout=timeout,
+                headers={"accept": "text/event-stream"},
+            ) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise error_from_response(response)
+                parser = SSEParser()
+                async for line in response.aiter_lines():
+                    event = parser.feed(line)
+                    if event is not None:
+                        yield event
+        except httpx.TransportError as exc:
+            raise wrap_transport_error(exc, self.base_url) from exc

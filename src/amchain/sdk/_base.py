@@ -1,0 +1,151 @@
+"""What the sync and async clients share: URLs, request bodies, answer decoding, SSE."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import httpx
+
+from amchain.ledger import Transaction
+from amchain.sdk._errors import ApiError, TransportError
+from amchain.sdk._models import BlockEvent, SubmitResult
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8640"
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_WAIT_TIMEOUT_MS = 10_000
+USER_AGENT = "amchain-sdk"
+
+WaitMode = Literal["commit"] | None
+
+
+def normalize_base_url(base_url: str) -> str:
+    url = str(base_url).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        url = "http://" + url
+    return url
+
+
+def wrap_transport_error(exc: httpx.TransportError, base_url: str) -> TransportError:
+    """Name the node's URL, and suggest starting it, in every connection failure."""
+    if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+        message = f"node at {base_url} did not answer in time ({type(exc).__name__}: {exc})"
+    else:
+        reason = str(exc) or type(exc).__name__
+        message = f"cannot reach node at {base_url} — is `amchain up` running? ({reason})"
+    return TransportError(message, url=base_url)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def error_from_response(response: httpx.Response) -> ApiError:
+    """Map an error answer to :class:`ApiError` (problem+json, or a bare HTTP error)."""
+    data = _json_or_none(response)
+    if isinstance(data, dict) and "codespace" in data and "code" in data:
+        return ApiError.from_problem(data, status=response.status_code)
+    detail = response.text[:500] if data is None else json.dumps(data)[:500]
+    return ApiError(
+        status=response.status_code,
+        codespace="http",
+        code=response.status_code,
+        title=response.reason_phrase or "HTTP error",
+        detail=detail or (response.reason_phrase or ""),
+    )
+
+
+def decode_response(response: httpx.Response) -> Any:
+    """Return the answer's JSON, or raise :class:`ApiError` for a 4xx/5xx answer."""
+    if response.status_code >= 400:
+        raise error_from_response(response)
+    data = _json_or_none(response)
+    if data is None:
+        raise ApiError(
+            status=response.status_code,
+            codespace="http",
+            code=response.status_code,
+            title="Not JSON",
+            detail=f"expected a JSON answer, got {response.text[:200]!r}",
+        )
+    return data
+
+
+def submit_request(
+    txs: Transaction | Sequence[Transaction], wait: WaitMode, timeout_ms: int
+) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """Return (query params, JSON body, is_batch) for ``POST /v1/txs``."""
+    if wait not in (None, "commit"):
+        raise ValueError("wait must be 'commit' or None")
+    params: dict[str, Any] = {}
+    if wait is not None:
+        params = {"wait": wait, "timeout_ms": int(timeout_ms)}
+    if isinstance(txs, Transaction):
+        return params, txs.to_wire(), False
+    items = list(txs)
+    if not items or not all(isinstance(t, Transaction) for t in items):
+        raise ValueError("submit takes a Transaction or a non-empty list of Transactions")
+    return params, {"txs": [t.to_wire() for t in items]}, True
+
+
+def parse_submit(response: httpx.Response, is_batch: bool) -> SubmitResult | list[SubmitResult]:
+    """Single: a result, or :class:`ApiError` on refusal. Batch: one result per tx."""
+    if is_batch:
+        data = _json_or_none(response)
+        if isinstance(data, dict) and isinstance(data.get("results"), list):
+            return [SubmitResult.from_json(r) for r in data["results"]]
+        raise (
+            error_from_response(response)
+            if response.status_code >= 400
+            else ApiError(
+                status=response.status_code,
+                codespace="http",
+                code=response.status_code,
+                title="Unexpected answer",
+                detail=response.text[:200],
+            )
+        )
+    data = decode_response(response)
+    result = SubmitResult.from_json(data)
+    result.raise_for_error()
+    return result
+
+
+def request_timeout(base_timeout: float | None, wait_ms: int | None) -> float | None:
+    """Give a waiting request the server-side wait plus the client's own timeout."""
+    if base_timeout is None:
+        return None
+    return base_timeout + (wait_ms / 1000 if wait_ms else 0.0)
+
+
+class SSEParser:
+    """Incremental parser of ``text/event-stream`` lines, yielding ``block`` events."""
+
+    def __init__(self) -> None:
+        self._event = ""
+        self._data: list[str] = []
+        self.last_id: str | None = None
+
+    def feed(self, line: str) -> BlockEvent | None:
+        line = line.rstrip("\r\n")
+        if not line:
+            event, data = self._event or "message", "\n".join(self._data)
+            self._event, self._data = "", []
+            if event == "block" and data:
+                return BlockEvent.from_json(json.loads(data))
+            return None
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            self._event = value
+        elif name == "data":
+            self._data.append(value)
+        elif name == "id":
+            self.last_id = value
+        return None

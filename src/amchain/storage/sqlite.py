@@ -1,0 +1,298 @@
+"""SQLite storage: blocks, transactions, receipts, state and indexes in one file.
+
+One SQLite transaction per block (WAL journal, ``synchronous=FULL``): the block, its
+transactions and receipts, its state writes, its index rows and the new chain head become
+durable together or not at all. A ``kill -9`` at any instant leaves either the previous head
+or the new one, never half a block, and nothing acknowledged as committed is lost.
+
+One writer connection (used by the block producer only) and one read connection per
+thread; WAL lets readers see the last committed block while the writer works.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+from amchain.codec import encode_canonical
+from amchain.ledger import BlockHeader, Receipt, SignedCommit, Transaction
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blocks (
+    height  INTEGER PRIMARY KEY,
+    hash    BLOB NOT NULL UNIQUE,
+    header  BLOB NOT NULL,
+    commit_record BLOB NOT NULL,
+    tx_count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS txs (
+    hash    BLOB PRIMARY KEY,
+    height  INTEGER NOT NULL,
+    idx     INTEGER NOT NULL,
+    ok      INTEGER NOT NULL,
+    tx      BLOB NOT NULL,
+    receipt BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS txs_by_position ON txs (height, idx);
+CREATE TABLE IF NOT EXISTS state (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tx_index (
+    kind   TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    height INTEGER NOT NULL,
+    idx    INTEGER NOT NULL,
+    PRIMARY KEY (kind, value, height, idx)
+) WITHOUT ROWID;
+"""
+
+
+class StorageError(RuntimeError):
+    """The database is unusable (wrong schema, another chain, corrupt)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBlock:
+    header: BlockHeader
+    hash: str
+    commit: SignedCommit
+    tx_hashes: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTx:
+    hash: str
+    height: int
+    index: int
+    tx: bytes  # canonical signed transaction
+    receipt: Receipt
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class _StateView:
+    """Committed state, read through one connection (a :class:`amchain.ledger.StateReader`)."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def get(self, key: str) -> bytes | None:
+        row = self._conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def iter_prefix(self, prefix: str) -> Iterator[tuple[str, bytes]]:
+        # Keys are compared as text; '\U0010ffff' sorts after every key with this prefix.
+        rows = self._conn.execute(
+            "SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key",
+            (prefix, prefix + "\U0010ffff"),
+        ).fetchall()
+        for key, value in rows:
+            yield key, bytes(value)
+
+
+class BlockStore:
+    """The node's database. Create with :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer = _connect(path)
+        self._writer.executescript(_SCHEMA)
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        version = self.get_meta("schema_version")
+        if version is None:
+            self._writer.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION).encode(),),
+            )
+        elif int(version) != SCHEMA_VERSION:
+            raise StorageError(
+                f"{path} has schema version {int(version)}, this release reads {SCHEMA_VERSION}"
+            )
+
+    @classmethod
+    def open(cls, path: Path) -> BlockStore:
+        """Open (creating if needed) the database at ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return cls(path)
+
+    def close(self) -> None:
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._writer.close()
+
+    # -- reads -------------------------------------------------------------------------
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def state(self) -> _StateView:
+        """Return a reader of committed state for the calling thread."""
+        return _StateView(self._reader())
+
+    def writer_state(self) -> _StateView:
+        """Return a reader on the writer connection (for the block producer only)."""
+        return _StateView(self._writer)
+
+    def get_meta(self, key: str) -> bytes | None:
+        row = self._reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def latest_height(self) -> int:
+        """Return the height of the last committed block, or -1 before genesis."""
+        row = self._reader().execute("SELECT MAX(height) FROM blocks").fetchone()
+        return -1 if row[0] is None else int(row[0])
+
+    def get_block(self, height: int) -> StoredBlock | None:
+        conn = self._reader()
+        row = conn.execute(
+            "SELECT header, hash, commit_record FROM blocks WHERE height = ?", (height,)
+        ).fetchone()
+        if row is None:
+            return None
+        hashes = [
+            bytes(r[0]).hex()
+            for r in conn.execute("SELECT hash FROM txs WHERE height = ? ORDER BY idx", (height,))
+        ]
+        return StoredBlock(
+            header=msgspec.json.decode(row[0], type=BlockHeader),
+            hash=bytes(row[1]).hex(),
+            commit=msgspec.json.decode(row[2], type=SignedCommit),
+            tx_hashes=hashes,
+        )
+
+    def get_tx(self, tx_hash: bytes) -> StoredTx | None:
+        row = self._reader().execute(
+            "SELECT height, idx, tx, receipt FROM txs WHERE hash = ?", (tx_hash,)
+        ).fetchone()
+        if row is None:
+            return None
+        return StoredTx(
+            hash=tx_hash.hex(),
+            height=int(row[0]),
+            index=int(row[1]),
+            tx=bytes(row[2]),
+            receipt=msgspec.json.decode(row[3], type=Receipt),
+        )
+
+    def has_tx(self, tx_hash: bytes, *, on_writer: bool = False) -> bool:
+        """True if the transaction is in a committed block (``on_writer``: producer's view)."""
+        conn = self._writer if on_writer else self._reader()
+        row = conn.execute("SELECT 1 FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
+        return row is not None
+
+    def block_txs(self, height: int) -> list[StoredTx]:
+        rows = self._reader().execute(
+            "SELECT hash, height, idx, tx, receipt FROM txs WHERE height = ? ORDER BY idx",
+            (height,),
+        ).fetchall()
+        return [
+            StoredTx(bytes(r[0]).hex(), int(r[1]), int(r[2]), bytes(r[3]),
+                     msgspec.json.decode(r[4], type=Receipt))
+            for r in rows
+        ]
+
+    def indexed_txs(self, kind: str, value: str, *, limit: int = 1000) -> list[StoredTx]:
+        """Return the transactions indexed under ``(kind, value)``, oldest first."""
+        rows = self._reader().execute(
+            "SELECT t.hash, t.height, t.idx, t.tx, t.receipt FROM tx_index i "
+            "JOIN txs t ON t.height = i.height AND t.idx = i.idx "
+            "WHERE i.kind = ? AND i.value = ? ORDER BY i.height, i.idx LIMIT ?",
+            (kind, value, limit),
+        ).fetchall()
+        return [
+            StoredTx(bytes(r[0]).hex(), int(r[1]), int(r[2]), bytes(r[3]),
+                     msgspec.json.decode(r[4], type=Receipt))
+            for r in rows
+        ]
+
+    def count_txs(self) -> int:
+        return int(self._reader().execute("SELECT COUNT(*) FROM txs").fetchone()[0])
+
+    # -- the one write path ------------------------------------------------------------
+    def commit_block(
+        self,
+        *,
+        header: BlockHeader,
+        block_hash: bytes,
+        commit: SignedCommit,
+        txs: list[Transaction],
+        receipts: list[Receipt],
+        write_set: list[tuple[str, bytes | None]],
+        index: list[tuple[str, str, int]],
+        meta: dict[str, bytes] | None = None,
+    ) -> None:
+        """Make a block and everything it changed durable, in one SQLite transaction.
+
+        Raises:
+            sqlite3.IntegrityError: the height or a transaction hash is already stored
+                (nothing is written).
+        """
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "INSERT INTO blocks (height, hash, header, commit_record, tx_count) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (header.height, block_hash, encode_canonical(header),
+                     encode_canonical(commit), len(txs)),
+                )
+                conn.executemany(
+                    "INSERT INTO txs (hash, height, idx, ok, tx, receipt) VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (tx.hash, header.height, i, int(r.ok), tx.canonical, encode_canonical(r))
+                        for i, (tx, r) in enumerate(zip(txs, receipts, strict=True))
+                    ],
+                )
+                conn.executemany(
+                    "INSERT INTO state (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [(k, v) for k, v in write_set if v is not None],
+                )
+                conn.executemany(
+                    "DELETE FROM state WHERE key = ?", [(k,) for k, v in write_set if v is None]
+                )
+                conn.executemany(
+                    "INSERT OR IGNORE INTO tx_index (kind, value, height, idx) VALUES (?, ?, ?, ?)",
+                    [(kind, value, header.height, i) for kind, value, i in index],
+                )
+                for key, value in (meta or {}).items():
+                    conn.execute(
+                        "INSERT INTO meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (key, value),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
