@@ -28,6 +28,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def sign_tx(
+    chain_id: str,
+    signers: list[KeyPair],
+    module: str,
+    message: str,
+    args: dict[str, Any],
+    *,
+    expires_in_ms: int = 600_000,
+    nonce: int | None = None,
+) -> Transaction:
+    """Build and sign a transaction the way any client would."""
+    body = make_body(
+        chain_id=chain_id,
+        signers=[k.public_key for k in signers],
+        nonce=secrets.randbelow(2**53) if nonce is None else nonce,
+        expires_at_ms=time.time_ns() // 1_000_000 + expires_in_ms,
+        module=module,
+        message=message,
+        args=args,
+    )
+    return sign_transaction(body, signers)
+
+
 @dataclass
 class RunningNode:
     url: str
@@ -53,16 +76,15 @@ class RunningNode:
         expires_in_ms: int = 600_000,
         nonce: int | None = None,
     ) -> Transaction:
-        body = make_body(
-            chain_id=chain_id or self.chain_id,
-            signers=[k.public_key for k in signers],
-            nonce=secrets.randbelow(2**53) if nonce is None else nonce,
-            expires_at_ms=time.time_ns() // 1_000_000 + expires_in_ms,
-            module=module,
-            message=message,
-            args=args,
+        return sign_tx(
+            chain_id or self.chain_id,
+            signers,
+            module,
+            message,
+            args,
+            expires_in_ms=expires_in_ms,
+            nonce=nonce,
         )
-        return sign_transaction(body, signers)
 
     def post(self, tx: Transaction | dict[str, Any], *, wait: bool = True) -> httpx.Response:
         payload = tx.to_wire() if isinstance(tx, Transaction) else tx
@@ -72,7 +94,10 @@ class RunningNode:
     def post_raw(self, body: bytes, *, wait: bool = True) -> httpx.Response:
         params = {"wait": "commit"} if wait else {}
         return httpx.post(
-            f"{self.url}/v1/txs", content=body, params=params, timeout=30,
+            f"{self.url}/v1/txs",
+            content=body,
+            params=params,
+            timeout=30,
             headers={"content-type": "application/json"},
         )
 
@@ -84,7 +109,7 @@ class RunningNode:
 def start_node(data_dir: Path, **config: Any) -> Iterator[RunningNode]:
     """Open a dev chain in ``data_dir`` and serve it on a free port until the block ends."""
     port = free_port()
-    cfg = NodeConfig(data_dir=data_dir, port=port, max_block_wait_ms=20, **config)
+    cfg = NodeConfig(data_dir=data_dir, port=port, **{"max_block_wait_ms": 20, **config})
     node = Node.open(cfg)
     app = create_app(node, manage_node=True)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -41,31 +41,52 @@ def assert_not_stored(node: RunningNode, tx_hash: str) -> None:
 
 @pytest.fixture(scope="module")
 def vehicle(node: RunningNode) -> str:
-    response = node.post(node.tx([node.key("oem")], "vehicles", "register_vehicle",
-                                 {"vin": VIN, "make": "Honda", "model": "Accord", "model_year": 2003}))
+    response = node.post(
+        node.tx(
+            [node.key("oem")],
+            "vehicles",
+            "register_vehicle",
+            {"vin": VIN, "make": "Honda", "model": "Accord", "model_year": 2003},
+        )
+    )
     assert response.status_code == 200, response.text
     return VIN
 
 
 def odometer_tx(node: RunningNode, km: int, vin: str = VIN, signer: str = "registry", **kw):
-    return node.tx([node.key(signer)], "vehicles", "record_event",
-                   {"vin": vin, "event": {"type": "odometer", "odometer_km": km}}, **kw)
+    return node.tx(
+        [node.key(signer)],
+        "vehicles",
+        "record_event",
+        {"vin": vin, "event": {"type": "odometer", "odometer_km": km}},
+        **kw,
+    )
 
 
 # -- the node answers ------------------------------------------------------------------------
+
 
 def test_status_openapi_and_docs_are_served(node: RunningNode) -> None:
     status = node.get("/v1/status").json()
     assert status["chain_id"] == node.chain_id and status["height"] >= 0
     spec = node.get("/openapi.json").json()
-    for path in ("/v1/status", "/v1/txs", "/v1/txs/{tx_hash}", "/v1/blocks/{height}",
-                 "/v1/blocks/latest", "/v1/dids/{did}", "/v1/vehicles/{vin}",
-                 "/v1/vehicles/{vin}/history", "/v1/events"):
+    for path in (
+        "/v1/status",
+        "/v1/txs",
+        "/v1/txs/{tx_hash}",
+        "/v1/blocks/{height}",
+        "/v1/blocks/latest",
+        "/v1/dids/{did}",
+        "/v1/vehicles/{vin}",
+        "/v1/vehicles/{vin}/history",
+        "/v1/events",
+    ):
         assert path in spec["paths"], path
     assert node.get("/docs").status_code == 200
 
 
 # -- bad bytes ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("body", "status", "code"),
@@ -98,16 +119,38 @@ def wire(node: RunningNode) -> dict:
         (lambda w: w["body"].update(colour="red"), 422, "codec", DecodeErrorCode.UNKNOWN_FIELD),
         (lambda w: w["body"].pop("nonce"), 422, "codec", DecodeErrorCode.MISSING_FIELD),
         (lambda w: w["body"].update(nonce="7"), 422, "codec", DecodeErrorCode.WRONG_TYPE),
-        (lambda w: w["body"].update(nonce=2**60), 400, "codec", DecodeErrorCode.INTEGER_OUT_OF_RANGE),
+        (
+            lambda w: w["body"].update(nonce=2**60),
+            400,
+            "codec",
+            DecodeErrorCode.INTEGER_OUT_OF_RANGE,
+        ),
         (lambda w: w.update(signatures=["zz" * 64]), 400, "tx", TxCode.BAD_SIGNATURE_ENCODING),
         (lambda w: w.update(signatures=["ab" * 63]), 400, "tx", TxCode.BAD_SIGNATURE_ENCODING),
         (lambda w: w["body"].update(signers=["ab" * 31]), 400, "tx", TxCode.BAD_KEY_ENCODING),
-        (lambda w: w["body"]["args"]["event"].update(mood="happy"), 422, "codec", DecodeErrorCode.UNKNOWN_FIELD),
-        (lambda w: w["body"]["args"]["event"].pop("odometer_km"), 422, "codec", DecodeErrorCode.MISSING_FIELD),
-        (lambda w: w["body"]["args"]["event"].update(odometer_km="12000"), 422, "codec", DecodeErrorCode.WRONG_TYPE),
+        (
+            lambda w: w["body"]["args"]["event"].update(mood="happy"),
+            422,
+            "codec",
+            DecodeErrorCode.UNKNOWN_FIELD,
+        ),
+        (
+            lambda w: w["body"]["args"]["event"].pop("odometer_km"),
+            422,
+            "codec",
+            DecodeErrorCode.MISSING_FIELD,
+        ),
+        (
+            lambda w: w["body"]["args"]["event"].update(odometer_km="12000"),
+            422,
+            "codec",
+            DecodeErrorCode.WRONG_TYPE,
+        ),
     ],
 )
-def test_schema_and_encoding_errors_are_refused(node, vehicle, mutate, status, codespace, code) -> None:
+def test_schema_and_encoding_errors_are_refused(
+    node, vehicle, mutate, status, codespace, code
+) -> None:
     payload = wire(node)
     mutate(payload)
     body = json.dumps(payload).encode()
@@ -149,8 +192,12 @@ def test_replayed_transaction_is_refused_and_applied_once(node, vehicle) -> None
 
 def test_many_transactions_from_one_signer_can_be_in_flight_at_once(node, vehicle) -> None:
     txs = [odometer_tx(node, 200 + i) for i in range(20)]
-    response = httpx.post(f"{node.url}/v1/txs", json={"txs": [t.to_wire() for t in txs]},
-                          params={"wait": "commit"}, timeout=30)
+    response = httpx.post(
+        f"{node.url}/v1/txs",
+        json={"txs": [t.to_wire() for t in txs]},
+        params={"wait": "commit"},
+        timeout=30,
+    )
     assert response.status_code == 202
     results = response.json()["results"]
     assert [r["status"] for r in results] == ["committed"] * 20
@@ -158,53 +205,101 @@ def test_many_transactions_from_one_signer_can_be_in_flight_at_once(node, vehicl
 
 def test_unknown_signer_is_refused(node, vehicle) -> None:
     stranger = KeyPair.generate()
-    tx = node.tx([stranger], "vehicles", "record_event",
-                 {"vin": VIN, "event": {"type": "odometer", "odometer_km": 1}})
+    tx = node.tx(
+        [stranger],
+        "vehicles",
+        "record_event",
+        {"vin": VIN, "event": {"type": "odometer", "odometer_km": 1}},
+    )
     assert_problem(node.post(tx), 403, "tx", TxCode.UNKNOWN_SIGNER)
     assert_not_stored(node, tx.hash_hex)
 
 
 def test_revoked_key_can_no_longer_sign(node, vehicle) -> None:
     admin, member = node.key("registry"), KeyPair.generate()
-    added = node.post(node.tx([admin, member], "consortium", "add_key",
-                              {"org": "registry", "public_key": member.public_key.hex(), "kind": "member"}))
+    added = node.post(
+        node.tx(
+            [admin, member],
+            "consortium",
+            "add_key",
+            {"org": "registry", "public_key": member.public_key.hex(), "kind": "member"},
+        )
+    )
     assert added.status_code == 200, added.text
-    revoked = node.post(node.tx([admin], "consortium", "revoke_key",
-                                {"org": "registry", "public_key": member.public_key.hex()}))
+    revoked = node.post(
+        node.tx(
+            [admin],
+            "consortium",
+            "revoke_key",
+            {"org": "registry", "public_key": member.public_key.hex()},
+        )
+    )
     assert revoked.status_code == 200, revoked.text
-    tx = node.tx([member], "vehicles", "record_event",
-                 {"vin": VIN, "event": {"type": "odometer", "odometer_km": 1}})
+    tx = node.tx(
+        [member],
+        "vehicles",
+        "record_event",
+        {"vin": VIN, "event": {"type": "odometer", "odometer_km": 1}},
+    )
     assert_problem(node.post(tx), 403, "tx", TxCode.REVOKED_KEY)
 
 
 def test_registering_a_small_order_key_is_refused(node) -> None:
-    tx = node.tx([node.key("registry")], "consortium", "add_key",
-                 {"org": "registry", "public_key": SMALL_ORDER_KEY.hex(), "kind": "device"})
+    tx = node.tx(
+        [node.key("registry")],
+        "consortium",
+        "add_key",
+        {"org": "registry", "public_key": SMALL_ORDER_KEY.hex(), "kind": "device"},
+    )
     assert_problem(node.post(tx), 422, "consortium", ConsortiumCode.INVALID_KEY)
 
 
 def test_role_not_allowed_is_refused(node, vehicle) -> None:
-    tx = node.tx([node.key("dealer")], "vehicles", "register_vehicle",
-                 {"vin": valid_vin("1HGCM8263A004351"), "make": "X", "model": "Y", "model_year": 2020})
+    tx = node.tx(
+        [node.key("dealer")],
+        "vehicles",
+        "register_vehicle",
+        {"vin": valid_vin("1HGCM8263A004351"), "make": "X", "model": "Y", "model_year": 2020},
+    )
     assert_problem(node.post(tx), 403, "tx", TxCode.ROLE_NOT_ALLOWED)
-    accident = node.tx([node.key("registry")], "vehicles", "record_event",
-                       {"vin": VIN, "event": {"type": "accident", "occurred_at_ms": 1, "severity": "minor"}})
+    accident = node.tx(
+        [node.key("registry")],
+        "vehicles",
+        "record_event",
+        {"vin": VIN, "event": {"type": "accident", "occurred_at_ms": 1, "severity": "minor"}},
+    )
     assert_problem(node.post(accident), 403, "tx", TxCode.ROLE_NOT_ALLOWED)
 
 
-@pytest.mark.parametrize("vin", ["1HGCM82633A00435", "1HGCM82633A0043521", "1HGCM82633I004352",
-                                 "1HGCM82643A004352", "1hgcm82633a004352"])
+@pytest.mark.parametrize(
+    "vin",
+    [
+        "1HGCM82633A00435",
+        "1HGCM82633A0043521",
+        "1HGCM82633I004352",
+        "1HGCM82643A004352",
+        "1hgcm82633a004352",
+    ],
+)
 def test_invalid_vin_is_refused_at_admission(node, vin: str) -> None:
-    tx = node.tx([node.key("oem")], "vehicles", "register_vehicle",
-                 {"vin": vin, "make": "Honda", "model": "Accord", "model_year": 2003})
+    tx = node.tx(
+        [node.key("oem")],
+        "vehicles",
+        "register_vehicle",
+        {"vin": vin, "make": "Honda", "model": "Accord", "model_year": 2003},
+    )
     assert_problem(node.post(tx), 422, "vehicles", VehiclesCode.INVALID_VIN)
     assert_not_stored(node, tx.hash_hex)
 
 
 def test_duplicate_vin_is_refused_and_changes_nothing(node, vehicle) -> None:
     before = node.get(f"/v1/vehicles/{VIN}").json()
-    tx = node.tx([node.key("oem")], "vehicles", "register_vehicle",
-                 {"vin": VIN, "make": "Other", "model": "Car", "model_year": 2020})
+    tx = node.tx(
+        [node.key("oem")],
+        "vehicles",
+        "register_vehicle",
+        {"vin": VIN, "make": "Other", "model": "Car", "model_year": 2020},
+    )
     body = assert_problem(node.post(tx), 422, "vehicles", VehiclesCode.DUPLICATE_VIN)
     assert body["recorded_on_chain"] is True
     assert node.get(f"/v1/vehicles/{VIN}").json() == before
@@ -214,7 +309,9 @@ def test_odometer_rollback_is_refused_kept_on_chain_and_flagged(node, vehicle) -
     assert node.post(odometer_tx(node, 12_000)).status_code == 200
     assert node.post(odometer_tx(node, 25_000)).status_code == 200
     before = node.get(f"/v1/vehicles/{VIN}").json()
-    body = assert_problem(node.post(odometer_tx(node, 20_000)), 422, "vehicles", VehiclesCode.ODOMETER_ROLLBACK)
+    body = assert_problem(
+        node.post(odometer_tx(node, 20_000)), 422, "vehicles", VehiclesCode.ODOMETER_ROLLBACK
+    )
     assert body["details"]["attempted_km"] == 20_000 and body["details"]["last_km"] == 25_000
     assert node.get(f"/v1/vehicles/{VIN}").json() == before
     stored = node.get(f"/v1/txs/{body['hash']}").json()
@@ -227,32 +324,53 @@ def test_odometer_rollback_is_refused_kept_on_chain_and_flagged(node, vehicle) -
 
 
 def test_event_for_unknown_vehicle_is_refused(node) -> None:
-    body = assert_problem(node.post(odometer_tx(node, 5, vin=valid_vin("1HGCM8263A099999"))), 422,
-                          "vehicles", VehiclesCode.UNKNOWN_VEHICLE)
+    body = assert_problem(
+        node.post(odometer_tx(node, 5, vin=valid_vin("1HGCM8263A099999"))),
+        422,
+        "vehicles",
+        VehiclesCode.UNKNOWN_VEHICLE,
+    )
     assert body["recorded_on_chain"] is True
 
 
 def create_person(node: RunningNode) -> tuple[KeyPair, str]:
     key = KeyPair.generate()
-    response = node.post(node.tx([node.key("dealer"), key], "identity", "create_did",
-                                 {"public_key": key.public_key.hex()}))
+    response = node.post(
+        node.tx(
+            [node.key("dealer"), key],
+            "identity",
+            "create_did",
+            {"public_key": key.public_key.hex()},
+        )
+    )
     assert response.status_code == 200, response.text
-    did = next(e["attributes"]["did"] for e in response.json()["receipt"]["events"]
-               if e["type"].startswith("identity."))
+    did = next(
+        e["attributes"]["did"]
+        for e in response.json()["receipt"]["events"]
+        if e["type"].startswith("identity.")
+    )
     return key, did
 
 
 def test_transfer_needs_the_buyers_signature(node, vehicle) -> None:
     _, buyer_did = create_person(node)
-    tx = node.tx([node.key("oem")], "vehicles", "record_event",
-                 {"vin": VIN, "event": {"type": "ownership_transferred", "new_owner": buyer_did}})
+    tx = node.tx(
+        [node.key("oem")],
+        "vehicles",
+        "record_event",
+        {"vin": VIN, "event": {"type": "ownership_transferred", "new_owner": buyer_did}},
+    )
     assert_problem(node.post(tx), 422, "vehicles", VehiclesCode.BUYER_SIGNATURE_MISSING)
 
 
 def test_transfer_with_both_signatures_changes_owner(node, vehicle) -> None:
     buyer, buyer_did = create_person(node)
-    tx = node.tx([node.key("oem"), buyer], "vehicles", "record_event",
-                 {"vin": VIN, "event": {"type": "ownership_transferred", "new_owner": buyer_did}})
+    tx = node.tx(
+        [node.key("oem"), buyer],
+        "vehicles",
+        "record_event",
+        {"vin": VIN, "event": {"type": "ownership_transferred", "new_owner": buyer_did}},
+    )
     assert node.post(tx).status_code == 200
     record = node.get(f"/v1/vehicles/{VIN}").json()
     assert record["owner"] == buyer_did and record["owners_count"] == 2
@@ -262,12 +380,27 @@ def test_transfer_with_both_signatures_changes_owner(node, vehicle) -> None:
 
 def test_event_after_scrapping_is_refused(node) -> None:
     vin = valid_vin("WVWZZZ1KZ6W61234")
-    assert node.post(node.tx([node.key("oem")], "vehicles", "register_vehicle",
-                             {"vin": vin, "make": "VW", "model": "Golf", "model_year": 2006})).status_code == 200
-    scrap = node.tx([node.key("registry")], "vehicles", "record_event",
-                    {"vin": vin, "event": {"type": "scrapped", "certificate_hash": "ab" * 32}})
+    assert (
+        node.post(
+            node.tx(
+                [node.key("oem")],
+                "vehicles",
+                "register_vehicle",
+                {"vin": vin, "make": "VW", "model": "Golf", "model_year": 2006},
+            )
+        ).status_code
+        == 200
+    )
+    scrap = node.tx(
+        [node.key("registry")],
+        "vehicles",
+        "record_event",
+        {"vin": vin, "event": {"type": "scrapped", "certificate_hash": "ab" * 32}},
+    )
     assert node.post(scrap).status_code == 200
-    assert_problem(node.post(odometer_tx(node, 10, vin=vin)), 422, "vehicles", VehiclesCode.VEHICLE_SCRAPPED)
+    assert_problem(
+        node.post(odometer_tx(node, 10, vin=vin)), 422, "vehicles", VehiclesCode.VEHICLE_SCRAPPED
+    )
 
 
 def test_unknown_routes_and_resources_are_problem_documents(node) -> None:
@@ -283,12 +416,14 @@ def test_history_lists_events_in_order_with_hash_chain(node, vehicle) -> None:
     seqs = [e["seq"] for e in history["events"]]
     assert seqs == list(range(len(seqs))) and history["event_count"] == len(seqs)
     assert history["events"][-1]["entry_hash"] == history["history_head"]
-    for prev, entry in zip(history["events"], history["events"][1:]):
+    for prev, entry in zip(history["events"], history["events"][1:], strict=False):
         assert entry["prev_hash"] == prev["entry_hash"]
 
 
 def test_event_stream_resumes_from_a_height(node, vehicle) -> None:
-    with httpx.stream("GET", f"{node.url}/v1/events", params={"from_height": 1}, timeout=30) as stream:
+    with httpx.stream(
+        "GET", f"{node.url}/v1/events", params={"from_height": 1}, timeout=30
+    ) as stream:
         heights = []
         for line in stream.iter_lines():
             if line.startswith("data: "):

@@ -67,7 +67,10 @@ def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
 
 
 def test_largest_safe_integers_are_accepted() -> None:
-    assert decode_json(b"[9007199254740991, -9007199254740991]") == [MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER]
+    assert decode_json(b"[9007199254740991, -9007199254740991]") == [
+        MAX_SAFE_INTEGER,
+        -MAX_SAFE_INTEGER,
+    ]
 
 
 class Reading(msgspec.Struct, forbid_unknown_fields=True):
@@ -98,8 +101,13 @@ def test_canonical_encoding_refuses_unsafe_integers() -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 

@@ -19,7 +19,13 @@ from amchain.crypto import (
 
 # The strict policy (RFC 8032 §5.1.7 with canonical encodings and the cofactorless equation,
 # plus refusal of small-order A and R), as libsodium implements it.
-REFUSED_FLAGS = {"low_order_A", "low_order_R", "non_canonical_A", "non_canonical_R", "low_order_residue"}
+REFUSED_FLAGS = {
+    "low_order_A",
+    "low_order_R",
+    "non_canonical_A",
+    "non_canonical_R",
+    "low_order_residue",
+}
 
 
 def load_vectors(vectors_dir: Path) -> list[dict[str, object]]:
@@ -34,7 +40,9 @@ def test_edge_case_vectors_give_the_strict_verifiers_answers(vectors_dir: Path) 
         flags = set(vector["flags"] or [])  # type: ignore[arg-type]
         expected = not (flags & REFUSED_FLAGS)
         got = verify_signature(
-            bytes.fromhex(str(vector["key"])), str(vector["msg"]).encode(), bytes.fromhex(str(vector["sig"]))
+            bytes.fromhex(str(vector["key"])),
+            str(vector["msg"]).encode(),
+            bytes.fromhex(str(vector["sig"])),
         )
         assert got == expected, f"vector {vector['number']} flags {sorted(flags)}"
         accepted += got

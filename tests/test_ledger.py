@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from amchain.codec import encode_canonical
 from amchain.crypto import KeyPair
 from amchain.ledger import (
     GENESIS_PREV_HASH,
@@ -31,16 +32,21 @@ from amchain.ledger import (
     verify_merkle_proof,
     verify_transaction_signatures,
 )
-from amchain.codec import encode_canonical
 
 ALICE = KeyPair.generate()
 BOB = KeyPair.generate()
 
 
-def body(signers: list[KeyPair], *, chain_id: str = "test", expires_at_ms: int = 10_000, nonce: int = 1):
+def body(
+    signers: list[KeyPair], *, chain_id: str = "test", expires_at_ms: int = 10_000, nonce: int = 1
+):
     return make_body(
-        chain_id=chain_id, signers=[k.public_key for k in signers], nonce=nonce,
-        expires_at_ms=expires_at_ms, module="vehicles", message="record_event",
+        chain_id=chain_id,
+        signers=[k.public_key for k in signers],
+        nonce=nonce,
+        expires_at_ms=expires_at_ms,
+        module="vehicles",
+        message="record_event",
         args={"vin": "1HGCM82633A004352"},
     )
 
@@ -91,8 +97,13 @@ def test_nonce_and_chain_make_distinct_transactions() -> None:
         (lambda w: w["body"].update(signers=["ab" * 31]), TxCode.BAD_KEY_ENCODING),
         (lambda w: w.update(signatures=["ab" * 63]), TxCode.BAD_SIGNATURE_ENCODING),
         (lambda w: w.update(signatures=["xy" * 64]), TxCode.BAD_SIGNATURE_ENCODING),
-        (lambda w: w["body"].update(signers=[w["body"]["signers"][0]] * 2)
-         or w.update(signatures=w["signatures"] * 2), TxCode.DUPLICATE_SIGNER),
+        (
+            lambda w: (
+                w["body"].update(signers=[w["body"]["signers"][0]] * 2)
+                or w.update(signatures=w["signatures"] * 2)
+            ),
+            TxCode.DUPLICATE_SIGNER,
+        ),
     ],
 )
 def test_malformed_envelopes_are_refused_with_their_code(mutate, code) -> None:
@@ -105,7 +116,11 @@ def test_malformed_envelopes_are_refused_with_their_code(mutate, code) -> None:
 
 @pytest.mark.parametrize(
     ("chain_id", "now_ms", "code"),
-    [("other", 0, TxCode.WRONG_CHAIN), ("test", 10_000, TxCode.EXPIRED), ("test", -100_000_000, TxCode.EXPIRY_TOO_FAR)],
+    [
+        ("other", 0, TxCode.WRONG_CHAIN),
+        ("test", 10_000, TxCode.EXPIRED),
+        ("test", -100_000_000, TxCode.EXPIRY_TOO_FAR),
+    ],
 )
 def test_transaction_window(chain_id: str, now_ms: int, code: TxCode) -> None:
     tx = sign_transaction(body([ALICE]), [ALICE])
@@ -128,39 +143,64 @@ def test_every_merkle_proof_verifies_and_any_change_breaks_it(leaves: list[bytes
         bad[0] = bytes(32)
         assert not verify_merkle_proof(leaves[index], index, len(leaves), bad, root)
     if len(leaves) > 1 and leaves[index] != leaves[(index + 1) % len(leaves)]:
-        assert not verify_merkle_proof(leaves[index], (index + 1) % len(leaves), len(leaves), path, root)
+        assert not verify_merkle_proof(
+            leaves[index], (index + 1) % len(leaves), len(leaves), path, root
+        )
 
 
 def test_block_header_links_and_commits_to_its_transactions() -> None:
     txs = [sign_transaction(body([ALICE], nonce=n), [ALICE]) for n in range(3)]
-    header = make_block_header(chain_id="test", height=1, prev_hash=GENESIS_PREV_HASH, time_ms=5,
-                               txs=txs, proposer=ALICE.public_key)
-    validate_block_header(header, txs, chain_id="test", expected_height=1, prev_hash=GENESIS_PREV_HASH,
-                          prev_time_ms=5)
+    header = make_block_header(
+        chain_id="test",
+        height=1,
+        prev_hash=GENESIS_PREV_HASH,
+        time_ms=5,
+        txs=txs,
+        proposer=ALICE.public_key,
+    )
+    validate_block_header(
+        header, txs, chain_id="test", expected_height=1, prev_hash=GENESIS_PREV_HASH, prev_time_ms=5
+    )
     cases = [
         (dict(expected_height=2), BlockCode.WRONG_HEIGHT),
         (dict(prev_hash="11" * 32), BlockCode.WRONG_PREV_HASH),
         (dict(prev_time_ms=6), BlockCode.TIME_WENT_BACKWARDS),
     ]
     for override, code in cases:
-        kwargs = dict(chain_id="test", expected_height=1, prev_hash=GENESIS_PREV_HASH, prev_time_ms=0)
+        kwargs = dict(
+            chain_id="test", expected_height=1, prev_hash=GENESIS_PREV_HASH, prev_time_ms=0
+        )
         kwargs.update(override)
         with pytest.raises(BlockError) as caught:
             validate_block_header(header, txs, **kwargs)
         assert caught.value.code == code
     with pytest.raises(BlockError) as caught:
-        validate_block_header(header, txs[:2], chain_id="test", expected_height=1,
-                              prev_hash=GENESIS_PREV_HASH, prev_time_ms=0)
+        validate_block_header(
+            header,
+            txs[:2],
+            chain_id="test",
+            expected_height=1,
+            prev_hash=GENESIS_PREV_HASH,
+            prev_time_ms=0,
+        )
     assert caught.value.code == BlockCode.WRONG_TX_ROOT
 
 
 def test_commit_record_signature_binds_every_field() -> None:
-    record = CommitRecord(chain_id="test", height=3, block_hash="aa" * 32, state_root="bb" * 32,
-                          receipts_root="cc" * 32)
+    record = CommitRecord(
+        chain_id="test",
+        height=3,
+        block_hash="aa" * 32,
+        state_root="bb" * 32,
+        receipts_root="cc" * 32,
+    )
     signed = sign_commit_record(record, ALICE)
     assert verify_commit_signature(signed)
-    tampered = SignedCommit(record=msgspec.structs.replace(record, state_root="bd" * 32),
-                            signer=signed.signer, signature=signed.signature)
+    tampered = SignedCommit(
+        record=msgspec.structs.replace(record, state_root="bd" * 32),
+        signer=signed.signer,
+        signature=signed.signature,
+    )
     assert not verify_commit_signature(tampered)
     assert not verify_commit_signature(msgspec.structs.replace(signed, signer=BOB.public_key.hex()))
 

@@ -20,11 +20,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import amchain
-from amchain.codec import DecodeError, DecodeErrorCode, decode_json
-from amchain.ledger import SignedTxWire
-from amchain.modules import identity, vehicles
-from amchain.node import Node, NodeUnavailable
-from amchain.node.node import CommittedBlock
 from amchain.api.problems import (
     PROBLEM_MEDIA_TYPE,
     ApiProblem,
@@ -39,6 +34,11 @@ from amchain.api.views import (
     refused_rollbacks,
     tx_json,
 )
+from amchain.codec import DecodeError, DecodeErrorCode, decode_json
+from amchain.ledger import SignedTxWire
+from amchain.modules import identity, vehicles
+from amchain.node import Node, NodeUnavailable
+from amchain.node.node import CommittedBlock
 
 MAX_WAIT_MS = 60_000
 BATCH_MAX_DEPTH = 14
@@ -52,29 +52,45 @@ def _parse_hash(text: str) -> bytes:
     try:
         raw = bytes.fromhex(text)
     except ValueError:
-        raise ApiProblem(400, "api", 2, "Bad transaction hash", "a transaction hash is 64 hex digits") from None
+        raise ApiProblem(
+            400, "api", 2, "Bad transaction hash", "a transaction hash is 64 hex digits"
+        ) from None
     if len(raw) != 32:
-        raise ApiProblem(400, "api", 2, "Bad transaction hash", "a transaction hash is 64 hex digits")
+        raise ApiProblem(
+            400, "api", 2, "Bad transaction hash", "a transaction hash is 64 hex digits"
+        )
     return raw
 
 
 def _tx_schema() -> dict[str, Any]:
-    (schema,), components = msgspec.json.schema_components([SignedTxWire], ref_template="#/components/schemas/{name}")
+    (schema,), components = msgspec.json.schema_components(
+        [SignedTxWire], ref_template="#/components/schemas/{name}"
+    )
     return {"schema": schema, "components": components}
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiProblem(413, "codec", int(DecodeErrorCode.TOO_LARGE), "Too large",
-                         f"request body of {declared} bytes exceeds {limit} bytes")
+        raise ApiProblem(
+            413,
+            "codec",
+            int(DecodeErrorCode.TOO_LARGE),
+            "Too large",
+            f"request body of {declared} bytes exceeds {limit} bytes",
+        )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise ApiProblem(413, "codec", int(DecodeErrorCode.TOO_LARGE), "Too large",
-                             f"request body exceeds {limit} bytes")
+            raise ApiProblem(
+                413,
+                "codec",
+                int(DecodeErrorCode.TOO_LARGE),
+                "Too large",
+                f"request body exceeds {limit} bytes",
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -115,15 +131,17 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return problem_response(ApiProblem(
-            400, "api", 1, "Bad request parameter", f"{where}: {first.get('msg', 'invalid')}"
-        ))
+        return problem_response(
+            ApiProblem(
+                400, "api", 1, "Bad request parameter", f"{where}: {first.get('msg', 'invalid')}"
+            )
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem_response(ApiProblem(
-            exc.status_code, "api", exc.status_code, str(exc.detail), str(exc.detail)
-        ))
+        return problem_response(
+            ApiProblem(exc.status_code, "api", exc.status_code, str(exc.detail), str(exc.detail))
+        )
 
     # -- status and blocks ----------------------------------------------------------------
     @app.get("/v1/status", tags=["chain"], summary="Chain head, node identity and load")
@@ -162,18 +180,28 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
     @app.post(
         "/v1/txs",
         tags=["transactions"],
-        summary="Submit one signed transaction, or a batch as {\"txs\": [...]}",
+        summary='Submit one signed transaction, or a batch as {"txs": [...]}',
         status_code=202,
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": {
-                    "oneOf": [
-                        tx_schema["schema"],
-                        {"type": "object", "properties": {"txs": {"type": "array", "items": tx_schema["schema"]}},
-                         "required": ["txs"], "additionalProperties": False},
-                    ]
-                }}},
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "oneOf": [
+                                tx_schema["schema"],
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "txs": {"type": "array", "items": tx_schema["schema"]}
+                                    },
+                                    "required": ["txs"],
+                                    "additionalProperties": False,
+                                },
+                            ]
+                        }
+                    }
+                },
             },
             "components": {"schemas": tx_schema["components"]},
         },
@@ -187,15 +215,22 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             raise ApiProblem(400, "api", 4, "Bad wait mode", "wait must be 'commit' or absent")
         raw = await _read_body(request, node.config.max_body_bytes)
         try:
-            value = decode_json(raw, max_bytes=node.config.max_body_bytes, max_depth=BATCH_MAX_DEPTH)
+            value = decode_json(
+                raw, max_bytes=node.config.max_body_bytes, max_depth=BATCH_MAX_DEPTH
+            )
         except DecodeError as error:
             raise problem_from_error(error) from None
         is_batch = isinstance(value, dict) and set(value) == {"txs"}
         if is_batch:
             values = value["txs"]
             if not isinstance(values, list) or not values:
-                raise ApiProblem(422, "codec", int(DecodeErrorCode.WRONG_TYPE), "Wrong type",
-                                 "txs must be a non-empty array of signed transactions")
+                raise ApiProblem(
+                    422,
+                    "codec",
+                    int(DecodeErrorCode.WRONG_TYPE),
+                    "Wrong type",
+                    "txs must be a non-empty array of signed transactions",
+                )
         else:
             values = [value]
         try:
@@ -203,52 +238,95 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
         except NodeUnavailable as exc:
             return JSONResponse(
                 problem_body(503, "node", 1, "Node busy", str(exc)),
-                status_code=503, media_type=PROBLEM_MEDIA_TYPE, headers={"Retry-After": "1"},
+                status_code=503,
+                media_type=PROBLEM_MEDIA_TYPE,
+                headers={"Retry-After": "1"},
             )
         results: list[dict[str, Any]] = []
         for outcome in outcomes:
             if outcome.error is not None:
                 problem = problem_from_error(outcome.error)
-                results.append({"index": outcome.index, "hash": outcome.tx_hash, "status": "refused",
-                                "error": problem_body(problem.status, problem.codespace, problem.code,
-                                                      problem.title, problem.detail, **problem.extra)})
+                results.append(
+                    {
+                        "index": outcome.index,
+                        "hash": outcome.tx_hash,
+                        "status": "refused",
+                        "error": problem_body(
+                            problem.status,
+                            problem.codespace,
+                            problem.code,
+                            problem.title,
+                            problem.detail,
+                            **problem.extra,
+                        ),
+                    }
+                )
             else:
-                results.append({"index": outcome.index, "hash": outcome.tx_hash, "status": "pending"})
+                results.append(
+                    {"index": outcome.index, "hash": outcome.tx_hash, "status": "pending"}
+                )
         if wait == "commit":
+
             async def finish(result: dict[str, Any]) -> None:
                 if result["status"] != "pending":
                     return
-                stored = await node.wait_for_commit(bytes.fromhex(result["hash"]), timeout_ms / 1000)
+                stored = await node.wait_for_commit(
+                    bytes.fromhex(result["hash"]), timeout_ms / 1000
+                )
                 if stored is None:
-                    state, _, dropped = node.tx_status(bytes.fromhex(result["hash"]))
+                    _, _, dropped = node.tx_status(bytes.fromhex(result["hash"]))
                     if dropped is not None:
                         problem = problem_from_error(dropped)
-                        result.update(status="refused", error=problem_body(
-                            problem.status, problem.codespace, problem.code, problem.title, problem.detail))
+                        result.update(
+                            status="refused",
+                            error=problem_body(
+                                problem.status,
+                                problem.codespace,
+                                problem.code,
+                                problem.title,
+                                problem.detail,
+                            ),
+                        )
                     return
-                result.update(status="committed", height=stored.height,
-                              receipt=msgspec.to_builtins(stored.receipt))
+                result.update(
+                    status="committed",
+                    height=stored.height,
+                    receipt=msgspec.to_builtins(stored.receipt),
+                )
+
             await asyncio.gather(*(finish(r) for r in results))
         if not is_batch:
             single = results[0]
             if single["status"] == "refused":
-                error = single["error"]
-                return JSONResponse(error, status_code=error["status"], media_type=PROBLEM_MEDIA_TYPE)
+                refusal = single["error"]
+                return JSONResponse(
+                    refusal, status_code=refusal["status"], media_type=PROBLEM_MEDIA_TYPE
+                )
             receipt = single.get("receipt")
             if receipt is not None and not receipt["ok"]:
                 # Committed, but the module refused it: state is unchanged, the refusal is on chain.
                 body = problem_body(
-                    422, receipt["codespace"], receipt["code"], f"Refused by {receipt['codespace']}",
-                    receipt["message"], hash=single["hash"], height=single["height"],
-                    recorded_on_chain=True, details=receipt.get("details", {}),
+                    422,
+                    receipt["codespace"],
+                    receipt["code"],
+                    f"Refused by {receipt['codespace']}",
+                    receipt["message"],
+                    hash=single["hash"],
+                    height=single["height"],
+                    recorded_on_chain=True,
+                    details=receipt.get("details", {}),
                 )
                 return JSONResponse(body, status_code=422, media_type=PROBLEM_MEDIA_TYPE)
             return JSONResponse(single, status_code=200 if single["status"] == "committed" else 202)
         accepted = sum(1 for r in results if r["status"] != "refused")
-        return JSONResponse({"accepted": accepted, "refused": len(results) - accepted, "results": results},
-                            status_code=202 if accepted else 400)
+        return JSONResponse(
+            {"accepted": accepted, "refused": len(results) - accepted, "results": results},
+            status_code=202 if accepted else 400,
+        )
 
-    @app.get("/v1/txs/{tx_hash}", tags=["transactions"], summary="A transaction's status and receipt")
+    @app.get(
+        "/v1/txs/{tx_hash}", tags=["transactions"], summary="A transaction's status and receipt"
+    )
     async def get_tx(
         tx_hash: str,
         wait: str | None = Query(None, description="`commit`: wait until committed"),
@@ -266,9 +344,13 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             return {"status": "pending", "hash": tx_hash.lower()}
         if dropped is not None:
             problem = problem_from_error(dropped)
-            return {"status": "dropped", "hash": tx_hash.lower(),
-                    "error": problem_body(problem.status, problem.codespace, problem.code,
-                                          problem.title, problem.detail)}
+            return {
+                "status": "dropped",
+                "hash": tx_hash.lower(),
+                "error": problem_body(
+                    problem.status, problem.codespace, problem.code, problem.title, problem.detail
+                ),
+            }
         raise _not_found("Transaction", f"no transaction {tx_hash} on this node")
 
     # -- identity -------------------------------------------------------------------------
@@ -304,8 +386,11 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
         data["owners_count"] = len(record.owners)
         return data
 
-    @app.get("/v1/vehicles/{vin}/history", tags=["vehicles"],
-             summary="A vehicle's life history, in order, with flags")
+    @app.get(
+        "/v1/vehicles/{vin}/history",
+        tags=["vehicles"],
+        summary="A vehicle's life history, in order, with flags",
+    )
     def get_history(vin: str) -> dict[str, Any]:
         state = node.store.state()
         record = _vehicle_or_404(state, vin)
@@ -328,15 +413,22 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
         }
 
     # -- event stream ---------------------------------------------------------------------
-    @app.get("/v1/events", tags=["events"],
-             summary="Server-sent events: committed blocks' events, resumable from a height")
+    @app.get(
+        "/v1/events",
+        tags=["events"],
+        summary="Server-sent events: committed blocks' events, resumable from a height",
+    )
     async def events(
         request: Request,
-        from_height: int | None = Query(None, ge=0, description="first height to send (default: next block)"),
+        from_height: int | None = Query(
+            None, ge=0, description="first height to send (default: next block)"
+        ),
     ) -> StreamingResponse:
         last_id = request.headers.get("last-event-id")
         if from_height is None:
-            from_height = int(last_id) + 1 if last_id and last_id.isdigit() else node.head.height + 1
+            from_height = (
+                int(last_id) + 1 if last_id and last_id.isdigit() else node.head.height + 1
+            )
         queue = node.subscribe()
 
         def block_event(height: int) -> str | None:
@@ -351,14 +443,17 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
                 "tx_count": len(txs),
                 "events": [
                     {"tx_hash": t.hash, "type": e.type, "attributes": e.attributes}
-                    for t in txs for e in t.receipt.events
+                    for t in txs
+                    for e in t.receipt.events
                 ],
                 "failed": [
                     {"tx_hash": t.hash, "codespace": t.receipt.codespace, "code": t.receipt.code}
-                    for t in txs if not t.receipt.ok
+                    for t in txs
+                    if not t.receipt.ok
                 ],
             }
-            return f"id: {height}\nevent: block\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n"
+            data = json.dumps(payload, separators=(",", ":"))
+            return f"id: {height}\nevent: block\ndata: {data}\n\n"
 
         async def stream() -> AsyncIterator[str]:
             next_height = from_height
@@ -381,7 +476,8 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             finally:
                 node.unsubscribe(queue)
 
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store"})
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        )
 
     return app

@@ -63,7 +63,11 @@ def problem_body(
 def problem_response(problem: ApiProblem) -> JSONResponse:
     return JSONResponse(
         problem_body(
-            problem.status, problem.codespace, problem.code, problem.title, problem.detail,
+            problem.status,
+            problem.codespace,
+            problem.code,
+            problem.title,
+            problem.detail,
             **problem.extra,
         ),
         status_code=problem.status,
@@ -76,7 +80,11 @@ def status_for(error: LedgerError | DecodeError) -> int:
     if isinstance(error, DecodeError):
         return _DECODE_STATUS.get(error.code, 400)
     if error.codespace == "tx":
-        return _TX_STATUS.get(TxCode(error.code), 400) if error.code in TxCode._value2member_map_ else 400
+        return (
+            _TX_STATUS.get(TxCode(error.code), 400)
+            if error.code in TxCode._value2member_map_
+            else 400
+        )
     return 422  # a module refused the request
 
 
@@ -95,6 +103,10 @@ def problem_from_error(
     if details:
         extra.setdefault("details", details)
     return ApiProblem(
-        status or status_for(error), error.codespace, int(error.code), title_for(error), error.message,
+        status or status_for(error),
+        error.codespace,
+        int(error.code),
+        title_for(error),
+        error.message,
         **extra,
     )

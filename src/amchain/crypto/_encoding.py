@@ -25,7 +25,9 @@ def decode_hex(text: str, *, length: int | None = None, what: str = "value") -> 
     except ValueError:
         raise EncodingError(f"{what} is not valid hex") from None
     if length is not None and len(raw) != length:
-        raise EncodingError(f"{what} must be {length} bytes ({2 * length} hex digits), got {len(raw)}")
+        raise EncodingError(
+            f"{what} must be {length} bytes ({2 * length} hex digits), got {len(raw)}"
+        )
     return raw
 
 
@@ -48,7 +50,7 @@ def decode_multikey(text: str) -> bytes:
         raise EncodingError("multikey is not valid base58btc") from None
     if not raw.startswith(_ED25519_PUB_MULTICODEC):
         raise EncodingError("multikey is not an Ed25519 public key")
-    key = raw[len(_ED25519_PUB_MULTICODEC):]
+    key = raw[len(_ED25519_PUB_MULTICODEC) :]
     if len(key) != PUBLIC_KEY_BYTES:
         raise EncodingError(f"Ed25519 multikey must hold {PUBLIC_KEY_BYTES} bytes, got {len(key)}")
     return key

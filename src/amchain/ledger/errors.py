@@ -21,9 +21,7 @@ class LedgerError(Exception):
 
     codespace: str = "ledger"
 
-    def __init__(
-        self, code: int, message: str, *, details: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, code: int, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = int(code)
         self.message = message

@@ -68,9 +68,7 @@ def compute_merkle_proof(leaves: list[bytes], index: int) -> list[bytes]:
     return path
 
 
-def verify_merkle_proof(
-    leaf: bytes, index: int, size: int, path: list[bytes], root: bytes
-) -> bool:
+def verify_merkle_proof(leaf: bytes, index: int, size: int, path: list[bytes], root: bytes) -> bool:
     """Return True if ``leaf`` sits at ``index`` of a ``size``-leaf tree whose root is ``root``."""
     if not 0 <= index < size:
         return False

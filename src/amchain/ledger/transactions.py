@@ -100,7 +100,9 @@ def _decode_hex_field(text: str, length: int, code: TxCode, what: str) -> bytes:
     except ValueError:
         raise TxError(code, f"{what} is not valid hex") from None
     if len(raw) != length:
-        raise TxError(code, f"{what} must be {length} bytes ({2 * length} hex digits), got {len(raw)}")
+        raise TxError(
+            code, f"{what} must be {length} bytes ({2 * length} hex digits), got {len(raw)}"
+        )
     return raw
 
 
@@ -125,7 +127,8 @@ def build_transaction(wire: SignedTxWire) -> Transaction:
     if len(wire.signatures) != len(keys):
         raise TxError(
             TxCode.SIGNATURE_COUNT,
-            f"{len(keys)} signer(s) but {len(wire.signatures)} signature(s): one per signer, in order",
+            f"{len(keys)} signer(s) but {len(wire.signatures)} signature(s): "
+            "one per signer, in order",
         )
     signatures = tuple(
         _decode_hex_field(s, SIGNATURE_BYTES, TxCode.BAD_SIGNATURE_ENCODING, f"signature {i}")

@@ -38,9 +38,11 @@ def create_dev_chain(config: NodeConfig) -> Genesis:
     organisations = []
     for role in ROLES:
         existing = keystore.names()
-        key = keystore.get(role).key if role in existing else keystore.add(
-            role, KeyPair.generate(), org=role, did=f"did:amc:org:{role}"
-        ).key
+        key = (
+            keystore.get(role).key
+            if role in existing
+            else keystore.add(role, KeyPair.generate(), org=role, did=f"did:amc:org:{role}").key
+        )
         organisations.append(
             {
                 "id": role,

@@ -79,7 +79,9 @@ class Keystore:
                 return stored
         return None
 
-    def add(self, name: str, key: KeyPair, *, org: str | None = None, did: str | None = None) -> StoredKey:
+    def add(
+        self, name: str, key: KeyPair, *, org: str | None = None, did: str | None = None
+    ) -> StoredKey:
         if not _NAME.match(name):
             raise KeystoreError("key names are 1-64 characters of letters, digits, '.', '_', '-'")
         if name in self._keys:

@@ -41,6 +41,8 @@ from amchain.ledger import (
     sign_commit_record,
     validate_transaction_window,
 )
+from amchain.node.config import NodeConfig
+from amchain.node.devnet import create_dev_chain, load_node_key
 from amchain.runtime import (
     Genesis,
     ModuleRegistry,
@@ -50,8 +52,6 @@ from amchain.runtime import (
     execute_block,
 )
 from amchain.storage import BlockStore, StoredTx
-from amchain.node.config import NodeConfig
-from amchain.node.devnet import create_dev_chain, load_node_key
 
 log = logging.getLogger(__name__)
 
@@ -177,10 +177,17 @@ class Node:
             tx_count=0,
             proposer=GENESIS_PREV_HASH,
         )
-        self._commit(header, [], [], write_set, [], meta={
-            "genesis_hash": self.genesis.hash().hex().encode(),
-            "chain_id": self.chain_id.encode(),
-        })
+        self._commit(
+            header,
+            [],
+            [],
+            write_set,
+            [],
+            meta={
+                "genesis_hash": self.genesis.hash().hex().encode(),
+                "chain_id": self.chain_id.encode(),
+            },
+        )
 
     # -- block production (writer thread only) -----------------------------------------
     def _commit(
@@ -218,7 +225,9 @@ class Node:
         self._head = Head(header.height, block_hash.hex(), header.time_ms, state_root)
         return CommittedBlock(header.height, block_hash.hex(), header.time_ms, receipts)
 
-    def _produce_block(self, batch: list[Transaction]) -> tuple[CommittedBlock, dict[bytes, TxError]]:
+    def _produce_block(
+        self, batch: list[Transaction]
+    ) -> tuple[CommittedBlock, dict[bytes, TxError]]:
         head = self._head
         block_time_ms = max(now_ms(), head.time_ms)
         # A block never holds a transaction that is expired, foreign or already included.
@@ -302,7 +311,8 @@ class Node:
         return len(self._orderer) if self._orderer is not None else 0
 
     def tx_status(self, tx_hash: bytes) -> tuple[str, StoredTx | None, TxError | None]:
-        """Return ("committed", stored, None), ("pending", …), ("dropped", None, why) or ("unknown", …)."""
+        """Return the status ("committed", "pending", "dropped" or "unknown"), the stored
+        transaction if committed, and why it was dropped if it was."""
         stored = self.store.get_tx(tx_hash)
         if stored is not None:
             return "committed", stored, None
@@ -313,7 +323,9 @@ class Node:
         return "unknown", None, None
 
     # -- writes ---------------------------------------------------------------------------
-    def _admit_chunk(self, items: list[tuple[int, Any]]) -> list[tuple[int, Transaction | None, Exception | None]]:
+    def _admit_chunk(
+        self, items: list[tuple[int, Any]]
+    ) -> list[tuple[int, Transaction | None, Exception | None]]:
         state = self.store.state()
         now = now_ms()
         out: list[tuple[int, Transaction | None, Exception | None]] = []
@@ -369,7 +381,9 @@ class Node:
                         outcome.accepted = True
                     else:
                         outcome.error = TxError(
-                            TxCode.REPLAYED, f"transaction {tx.hash_hex} was already submitted; it is not applied twice"
+                            TxCode.REPLAYED,
+                            f"transaction {tx.hash_hex} was already submitted; "
+                            "it is not applied twice",
                         )
                 except MempoolFull as exc:
                     raise NodeUnavailable(str(exc)) from exc

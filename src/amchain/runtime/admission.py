@@ -2,9 +2,10 @@
 
 Steps, in order, each refusing with a stable code: **size** (the caller bounds the body
 before parsing; each transaction's canonical size is bounded here) → **decode** (strict
-schema of the envelope and of the message's arguments, and the message's stateless check) → **signatures** (every signer, Ed25519) → **replay** (chain id, expiry window,
-already included or already pending) → **permission** (message exists, arguments typed,
-signers known and active, role held).
+schema of the envelope and of the message's arguments, and the message's stateless check)
+→ **signatures** (every signer, Ed25519) → **replay** (chain id, expiry window,
+already included or already pending) → **permission** (signers known and active, role
+held).
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def admit_transaction(
     validate_transaction_window(tx, chain_id=chain_id, now_ms=now_ms)
     if is_known(tx.hash):
         raise TxError(
-            TxCode.REPLAYED, f"transaction {tx.hash_hex} was already submitted; it is not applied twice"
+            TxCode.REPLAYED,
+            f"transaction {tx.hash_hex} was already submitted; it is not applied twice",
         )
     # permission
     authorise_signers(registry, state, tx, spec, args)

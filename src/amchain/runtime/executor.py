@@ -70,9 +70,7 @@ def _failed(tx: Transaction, error: LedgerError | DecodeError) -> Receipt:
     )
 
 
-def index_transaction(
-    registry: ModuleRegistry, tx: Transaction, tx_index: int
-) -> list[IndexEntry]:
+def index_transaction(registry: ModuleRegistry, tx: Transaction, tx_index: int) -> list[IndexEntry]:
     """Return the index rows of a transaction: its signers and what its message names."""
     entries = [IndexEntry("signer", key.hex(), tx_index) for key in tx.signer_keys]
     try:
@@ -123,9 +121,14 @@ def execute_transaction(
     except Exception:
         # A bug in a handler. Deterministic on every peer (same code, same input), so the
         # transaction fails the same way everywhere; the traceback goes to the log.
-        log.exception("handler %s.%s crashed on tx %s", tx.body.module, tx.body.message, tx.hash_hex)
+        log.exception(
+            "handler %s.%s crashed on tx %s", tx.body.module, tx.body.message, tx.hash_hex
+        )
         return Receipt(
-            tx_hash=tx.hash_hex, ok=False, codespace="tx", code=int(TxCode.INTERNAL),
+            tx_hash=tx.hash_hex,
+            ok=False,
+            codespace="tx",
+            code=int(TxCode.INTERNAL),
             message="internal error while executing the transaction; it changed nothing",
         )
     # emit events (the receipt carries them)

@@ -191,9 +191,11 @@ class BlockStore:
         )
 
     def get_tx(self, tx_hash: bytes) -> StoredTx | None:
-        row = self._reader().execute(
-            "SELECT height, idx, tx, receipt FROM txs WHERE hash = ?", (tx_hash,)
-        ).fetchone()
+        row = (
+            self._reader()
+            .execute("SELECT height, idx, tx, receipt FROM txs WHERE hash = ?", (tx_hash,))
+            .fetchone()
+        )
         if row is None:
             return None
         return StoredTx(
@@ -211,27 +213,45 @@ class BlockStore:
         return row is not None
 
     def block_txs(self, height: int) -> list[StoredTx]:
-        rows = self._reader().execute(
-            "SELECT hash, height, idx, tx, receipt FROM txs WHERE height = ? ORDER BY idx",
-            (height,),
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT hash, height, idx, tx, receipt FROM txs WHERE height = ? ORDER BY idx",
+                (height,),
+            )
+            .fetchall()
+        )
         return [
-            StoredTx(bytes(r[0]).hex(), int(r[1]), int(r[2]), bytes(r[3]),
-                     msgspec.json.decode(r[4], type=Receipt))
+            StoredTx(
+                bytes(r[0]).hex(),
+                int(r[1]),
+                int(r[2]),
+                bytes(r[3]),
+                msgspec.json.decode(r[4], type=Receipt),
+            )
             for r in rows
         ]
 
     def indexed_txs(self, kind: str, value: str, *, limit: int = 1000) -> list[StoredTx]:
         """Return the transactions indexed under ``(kind, value)``, oldest first."""
-        rows = self._reader().execute(
-            "SELECT t.hash, t.height, t.idx, t.tx, t.receipt FROM tx_index i "
-            "JOIN txs t ON t.height = i.height AND t.idx = i.idx "
-            "WHERE i.kind = ? AND i.value = ? ORDER BY i.height, i.idx LIMIT ?",
-            (kind, value, limit),
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT t.hash, t.height, t.idx, t.tx, t.receipt FROM tx_index i "
+                "JOIN txs t ON t.height = i.height AND t.idx = i.idx "
+                "WHERE i.kind = ? AND i.value = ? ORDER BY i.height, i.idx LIMIT ?",
+                (kind, value, limit),
+            )
+            .fetchall()
+        )
         return [
-            StoredTx(bytes(r[0]).hex(), int(r[1]), int(r[2]), bytes(r[3]),
-                     msgspec.json.decode(r[4], type=Receipt))
+            StoredTx(
+                bytes(r[0]).hex(),
+                int(r[1]),
+                int(r[2]),
+                bytes(r[3]),
+                msgspec.json.decode(r[4], type=Receipt),
+            )
             for r in rows
         ]
 
@@ -264,11 +284,17 @@ class BlockStore:
                 conn.execute(
                     "INSERT INTO blocks (height, hash, header, commit_record, tx_count) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    (header.height, block_hash, encode_canonical(header),
-                     encode_canonical(commit), len(txs)),
+                    (
+                        header.height,
+                        block_hash,
+                        encode_canonical(header),
+                        encode_canonical(commit),
+                        len(txs),
+                    ),
                 )
                 conn.executemany(
-                    "INSERT INTO txs (hash, height, idx, ok, tx, receipt) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO txs (hash, height, idx, ok, tx, receipt) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     [
                         (tx.hash, header.height, i, int(r.ok), tx.canonical, encode_canonical(r))
                         for i, (tx, r) in enumerate(zip(txs, receipts, strict=True))

@@ -107,7 +107,8 @@ class TxContext:
     def signer_orgs(self) -> tuple[str, ...]:
         """Return the organisations of the signers that are active consortium keys, in order."""
         return tuple(
-            s.org for s in self.standings
+            s.org
+            for s in self.standings
             if s is not None and s.org is not None and s.status == KeyStatus.ACTIVE
         )
 
