@@ -457,6 +457,7 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
 
         async def stream() -> AsyncIterator[str]:
             next_height = from_height
+            idle_s = 0
             try:
                 yield ": amchain event stream\n\n"
                 while True:
@@ -466,11 +467,16 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
                             break
                         yield chunk
                         next_height += 1
+                    # Wake every second to notice a client that left; keep-alive every 15 s.
                     try:
-                        block: CommittedBlock = await asyncio.wait_for(queue.get(), 15)
+                        block: CommittedBlock = await asyncio.wait_for(queue.get(), 1)
                         del block  # the loop above reads it from storage, in order
+                        idle_s = 0
                     except TimeoutError:
-                        yield ": keep-alive\n\n"
+                        idle_s += 1
+                        if idle_s >= 15:
+                            idle_s = 0
+                            yield ": keep-alive\n\n"
                     if await request.is_disconnected():
                         return
             finally:

@@ -33,13 +33,20 @@ err_console = Console(stderr=True, highlight=False)
 
 NodeOpt = Annotated[
     str | None,
-    typer.Option("--node", envvar="AMCHAIN_NODE", help="URL of the node's API.",
-                 show_default=DEFAULT_BASE_URL),
+    typer.Option(
+        "--node",
+        help="URL of the node's API [env: AMCHAIN_NODE].",
+        show_default=DEFAULT_BASE_URL,
+    ),
 ]
 DataDirOpt = Annotated[
     Path | None,
-    typer.Option("--data-dir", envvar="AMCHAIN_DATA_DIR", file_okay=False,
-                 help="Data dir holding the keystore.", show_default="~/.amchain"),
+    typer.Option(
+        "--data-dir",
+        file_okay=False,
+        help="Data dir holding the keystore [env: AMCHAIN_DATA_DIR].",
+        show_default="~/.amchain",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine JSON instead of tables.")]
 
@@ -53,13 +60,17 @@ class Settings:
     json: bool = False
 
 
-def settings(ctx: typer.Context | None = None) -> Settings:
-    ctx = ctx or typer.get_current_context(silent=True)
-    while ctx is not None:
-        if isinstance(ctx.obj, Settings):
-            return ctx.obj
-        ctx = ctx.parent
-    return Settings()
+_settings = Settings()
+
+
+def set_settings(value: Settings) -> None:
+    """Record the global options (called by the root callback on every invocation)."""
+    global _settings
+    _settings = value
+
+
+def settings() -> Settings:
+    return _settings
 
 
 def node_url(node: str | None) -> str:
@@ -119,12 +130,14 @@ def report_api_error(exc: ApiError) -> None:
     )
     details = exc.details
     if details:
-        err_console.print("details: " + json.dumps(details, ensure_ascii=False), markup=False,
-                          soft_wrap=True)
+        err_console.print(
+            "details: " + json.dumps(details, ensure_ascii=False), markup=False, soft_wrap=True
+        )
     if exc.recorded_on_chain:
         err_console.print(
             f"(the refused transaction {exc.tx_hash} is recorded on chain at height {exc.height})",
-            markup=False, soft_wrap=True,
+            markup=False,
+            soft_wrap=True,
         )
 
 
@@ -151,7 +164,9 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def print_submit(result: SubmitResult, *, as_json: bool, extra: dict[str, Any] | None = None) -> None:
+def print_submit(
+    result: SubmitResult, *, as_json: bool, extra: dict[str, Any] | None = None
+) -> None:
     """Print a submitted transaction's outcome: hash, height and result."""
     if as_json:
         print_json({**result.raw, **(extra or {})})
@@ -159,8 +174,10 @@ def print_submit(result: SubmitResult, *, as_json: bool, extra: dict[str, Any] |
     if result.committed:
         console.print(f"[green]✔ committed[/] at height [bold]{result.height}[/]")
     else:
-        console.print(f"[yellow]… {result.status}[/] (not committed yet; "
-                      f"check with `amchain tx show {result.hash}`)")
+        console.print(
+            f"[yellow]… {result.status}[/] (not committed yet; "
+            f"check with `amchain tx show {result.hash}`)"
+        )
     console.print(f"  tx     {result.hash}")
     for event in result.events:
         attrs = ", ".join(f"{k}={v}" for k, v in (event.get("attributes") or {}).items())

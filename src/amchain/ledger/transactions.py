@@ -231,7 +231,8 @@ def make_body(
     """Build a transaction body; ``args`` must already be plain JSON values.
 
     Raises:
-        DecodeError: the body would not pass strict decoding on a node.
+        DecodeError: the body would not pass strict decoding on a node (e.g. a float).
+        CanonicalizationError: a value has no canonical JSON form (an integer beyond 2^53).
     """
     body = TxBody(
         chain_id=chain_id,
@@ -242,6 +243,7 @@ def make_body(
         message=message,
         args=args,
     )
-    # Round-trip through the strict rules so a client learns of a problem before a node does.
-    convert(msgspec.to_builtins(body), TxBody, what="transaction body")
+    # Round-trip through the node's strict rules (floats, integer range, schema), so a client
+    # learns of a problem before a node does.
+    convert(decode_json(encode_canonical(body), max_depth=MAX_TX_DEPTH), TxBody, what="body")
     return body

@@ -6,9 +6,12 @@ operators keep keys in their own HSM or vault and sign with the SDK.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,18 +47,38 @@ class Keystore:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / KEYSTORE_FILE
         self._keys: dict[str, StoredKey] = {}
-        if self.path.exists():
+        self._load()
+
+    def _load(self) -> None:
+        if not self.path.exists():
+            return
+        try:
+            raw = json.loads(self.path.read_text())
+            keys = {
+                name: StoredKey(
+                    name=name,
+                    key=KeyPair.from_seed(bytes.fromhex(entry["seed"])),
+                    org=entry.get("org"),
+                    did=entry.get("did"),
+                )
+                for name, entry in raw["keys"].items()
+            }
+        except (ValueError, KeyError, TypeError) as exc:
+            raise KeystoreError(f"cannot read keystore {self.path}: {exc}") from exc
+        self._keys = keys
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        # Two processes (the demo inside `amchain up`, a CLI command) may add keys at once:
+        # hold an exclusive lock, re-read, change, write, so neither loses the other's key.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                raw = json.loads(self.path.read_text())
-                for name, entry in raw["keys"].items():
-                    self._keys[name] = StoredKey(
-                        name=name,
-                        key=KeyPair.from_seed(bytes.fromhex(entry["seed"])),
-                        org=entry.get("org"),
-                        did=entry.get("did"),
-                    )
-            except (ValueError, KeyError, TypeError) as exc:
-                raise KeystoreError(f"cannot read keystore {self.path}: {exc}") from exc
+                self._load()
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def names(self) -> list[str]:
         return sorted(self._keys)
@@ -84,21 +107,23 @@ class Keystore:
     ) -> StoredKey:
         if not _NAME.match(name):
             raise KeystoreError("key names are 1-64 characters of letters, digits, '.', '_', '-'")
-        if name in self._keys:
-            raise KeystoreError(f"a key named {name!r} already exists in {self.path}")
-        stored = StoredKey(name=name, key=key, org=org, did=did)
-        self._keys[name] = stored
-        self.save()
+        with self._locked():
+            if name in self._keys:
+                raise KeystoreError(f"a key named {name!r} already exists in {self.path}")
+            stored = StoredKey(name=name, key=key, org=org, did=did)
+            self._keys[name] = stored
+            self._save()
         return stored
 
     def update(self, name: str, *, did: str | None = None) -> StoredKey:
-        old = self.get(name)
-        stored = StoredKey(name=name, key=old.key, org=old.org, did=did if did else old.did)
-        self._keys[name] = stored
-        self.save()
+        with self._locked():
+            old = self.get(name)
+            stored = StoredKey(name=name, key=old.key, org=old.org, did=did if did else old.did)
+            self._keys[name] = stored
+            self._save()
         return stored
 
-    def save(self) -> None:
+    def _save(self) -> None:
         data = {
             "version": 1,
             "keys": {

@@ -75,6 +75,20 @@ def decode_response(response: httpx.Response) -> Any:
     return data
 
 
+def decode_object(response: httpx.Response) -> dict[str, Any]:
+    """Like :func:`decode_response`, for answers that are JSON objects."""
+    data = decode_response(response)
+    if not isinstance(data, dict):
+        raise ApiError(
+            status=response.status_code,
+            codespace="http",
+            code=response.status_code,
+            title="Unexpected answer",
+            detail=f"expected a JSON object, got {type(data).__name__}",
+        )
+    return data
+
+
 def submit_request(
     txs: Transaction | Sequence[Transaction], wait: WaitMode, timeout_ms: int
 ) -> tuple[dict[str, Any], dict[str, Any], bool]:

@@ -9,9 +9,10 @@ from typing import Any
 
 import msgspec
 
-from amchain.codec import DecodeError
+from amchain.codec import DecodeError, decode_json
 from amchain.crypto import KeyPair
-from amchain.ledger import MAX_TX_TTL_MS, Transaction, make_body, sign_transaction
+from amchain.ledger import MAX_TX_BYTES, MAX_TX_TTL_MS, Transaction, make_body, sign_transaction
+from amchain.ledger.transactions import MAX_TX_DEPTH
 from amchain.sdk._errors import TxBuildError
 from amchain.sdk._signer import Signer, as_keypair
 
@@ -68,6 +69,12 @@ def build_tx(
             message=message,
             args=plain_args,
         )
-    except DecodeError as exc:
+        # what a node's strict decoder would refuse (floats, huge integers, size, depth)
+        decode_json(
+            msgspec.json.encode(msgspec.to_builtins(body)),
+            max_bytes=MAX_TX_BYTES,
+            max_depth=MAX_TX_DEPTH,
+        )
+    except (DecodeError, TypeError, ValueError) as exc:
         raise TxBuildError(f"invalid transaction: {exc}") from exc
     return sign_transaction(body, keys)

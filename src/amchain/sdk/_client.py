@@ -17,7 +17,7 @@ from amchain.sdk._base import (
     USER_AGENT,
     SSEParser,
     WaitMode,
-    decode_response,
+    decode_object,
     error_from_response,
     normalize_base_url,
     parse_submit,
@@ -83,8 +83,8 @@ class Client:
         except httpx.TransportError as exc:
             raise wrap_transport_error(exc, self.base_url) from exc
 
-    def _get(self, path: str, **kwargs: Any) -> Any:
-        return decode_response(self._request("GET", path, **kwargs))
+    def _get(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        return decode_object(self._request("GET", path, **kwargs))
 
     # -- chain -------------------------------------------------------------------------
     def status(self) -> NodeStatus:
