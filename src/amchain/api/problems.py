@@ -19,7 +19,7 @@ _DECODE_STATUS = {
     DecodeErrorCode.INVALID_VALUE: 422,
 }
 
-_TX_STATUS = {
+_TX_STATUS: dict[int, int] = {
     TxCode.UNKNOWN_SIGNER: 403,
     TxCode.REVOKED_KEY: 403,
     TxCode.ROLE_NOT_ALLOWED: 403,
@@ -80,19 +80,18 @@ def status_for(error: LedgerError | DecodeError) -> int:
     if isinstance(error, DecodeError):
         return _DECODE_STATUS.get(error.code, 400)
     if error.codespace == "tx":
-        return (
-            _TX_STATUS.get(TxCode(error.code), 400)
-            if error.code in TxCode._value2member_map_
-            else 400
-        )
+        return _TX_STATUS.get(error.code, 400)  # IntEnum keys match plain ints
     return 422  # a module refused the request
 
 
 def title_for(error: LedgerError | DecodeError) -> str:
     if isinstance(error, DecodeError):
         return error.code.name.replace("_", " ").capitalize()
-    if error.codespace == "tx" and error.code in TxCode._value2member_map_:
-        return TxCode(error.code).name.replace("_", " ").capitalize()
+    if error.codespace == "tx":
+        try:
+            return TxCode(error.code).name.replace("_", " ").capitalize()
+        except ValueError:
+            return "Transaction refused"
     return f"Refused by {error.codespace}"
 
 

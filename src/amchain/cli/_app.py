@@ -327,7 +327,10 @@ def vehicle_transfer(
     vin: Annotated[str, typer.Argument(help="The vehicle's VIN.")],
     as_: Annotated[str, typer.Option("--as", help="Keystore name of the current owner's key.")],
     to: Annotated[
-        str | None, typer.Option("--to", help="New owner DID (default: the cosigner's DID).")
+        str | None,
+        typer.Option(
+            "--to", help="New owner: a DID, or a keystore name (default: the cosigner's DID)."
+        ),
     ] = None,
     cosigner: Annotated[
         str | None,
@@ -342,6 +345,11 @@ def vehicle_transfer(
     keystore = open_keystore(data_dir)
     seller = signer_named(keystore, as_)
     buyer = signer_named(keystore, cosigner, "--cosigner") if cosigner else None
+    if to is not None and not to.startswith("did:"):
+        named = signer_named(keystore, to, "--to")
+        if named.did is None:
+            usage_error(f"key {to!r} has no DID yet; create one with `amchain did create`", "--to")
+        to = named.did
     new_owner = to or (buyer.did if buyer else None)
     if new_owner is None:
         usage_error(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
 from pathlib import Path
 
@@ -36,13 +37,12 @@ def create_dev_chain(config: NodeConfig) -> Genesis:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     keystore = Keystore(config.data_dir)
     organisations = []
+    existing = keystore.names()
     for role in ROLES:
-        existing = keystore.names()
-        key = (
-            keystore.get(role).key
-            if role in existing
-            else keystore.add(role, KeyPair.generate(), org=role, did=f"did:amc:org:{role}").key
-        )
+        if role in existing:
+            key = keystore.get(role).key
+        else:
+            key = keystore.add(role, KeyPair.generate(), org=role, did=f"did:amc:org:{role}").key
         organisations.append(
             {
                 "id": role,
@@ -53,8 +53,10 @@ def create_dev_chain(config: NodeConfig) -> Genesis:
                 "device_keys": [],
             }
         )
+    # A suffix of its own per dev chain, so a transaction signed for one can never be
+    # replayed on another (the chain id is in every signed body).
     genesis = Genesis(
-        chain_id=config.chain_id,
+        chain_id=f"{config.chain_id}-{secrets.token_hex(3)}",
         genesis_time_ms=time.time_ns() // 1_000_000,
         modules={"consortium": {"organisations": organisations}, "identity": {}, "vehicles": {}},
     )

@@ -17,8 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
 from amchain.codec import DecodeError, convert
 from amchain.consensus import MempoolFull, SoloOrderer
 from amchain.crypto import KeyPair
@@ -415,8 +413,3 @@ class Node:
 
     def unsubscribe(self, queue: asyncio.Queue[CommittedBlock]) -> None:
         self._subscribers.discard(queue)
-
-
-def receipt_to_json(receipt: Receipt) -> dict[str, Any]:
-    data: dict[str, Any] = msgspec.to_builtins(receipt)
-    return data

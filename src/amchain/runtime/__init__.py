@@ -7,7 +7,6 @@ from amchain.runtime.executor import (
     IndexEntry,
     execute_block,
     execute_transaction,
-    index_transaction,
 )
 from amchain.runtime.genesis import Genesis, apply_genesis
 from amchain.runtime.registry import ModuleRegistry, default_registry
@@ -24,5 +23,4 @@ __all__ = [
     "default_registry",
     "execute_block",
     "execute_transaction",
-    "index_transaction",
 ]

@@ -70,15 +70,10 @@ def _failed(tx: Transaction, error: LedgerError | DecodeError) -> Receipt:
     )
 
 
-def index_transaction(registry: ModuleRegistry, tx: Transaction, tx_index: int) -> list[IndexEntry]:
-    """Return the index rows of a transaction: its signers and what its message names."""
+def _index_entries(
+    tx: Transaction, pairs: list[tuple[str, str]], tx_index: int
+) -> list[IndexEntry]:
     entries = [IndexEntry("signer", key.hex(), tx_index) for key in tx.signer_keys]
-    try:
-        spec = registry.message(tx.body.module, tx.body.message)
-        args = decode_args(spec, tx)
-        pairs = spec.index(args)
-    except (LedgerError, DecodeError):
-        return entries
     seen: set[tuple[str, str]] = set()
     for kind, value in pairs:
         if (kind, value) not in seen:  # membership only; order comes from the list
@@ -92,16 +87,20 @@ def execute_transaction(
     state: Overlay,
     header: BlockHeader,
     tx: Transaction,
-) -> Receipt:
+) -> tuple[Receipt, list[tuple[str, str]]]:
     """Apply one transaction to ``state`` (the block's overlay), atomically.
 
-    Never raises for a refusal: returns a failed receipt and leaves ``state`` unchanged.
+    Returns the receipt and the ``(kind, value)`` pairs the message names (for the index;
+    empty if the arguments do not even decode). Never raises for a refusal: a refused
+    transaction gets a failed receipt and leaves ``state`` unchanged.
     """
     overlay = Overlay(state)
+    pairs: list[tuple[str, str]] = []
     try:
         # find and type
         spec = registry.message(tx.body.module, tx.body.message)
         args: Any = decode_args(spec, tx)
+        pairs = spec.index(args)
         spec.check(args)
         # authorise
         standings = authorise_signers(registry, overlay, tx, spec, args)
@@ -117,23 +116,24 @@ def execute_transaction(
         )
         spec.handler(ctx, args)
     except (LedgerError, DecodeError) as error:
-        return _failed(tx, error)
+        return _failed(tx, error), pairs
     except Exception:
         # A bug in a handler. Deterministic on every peer (same code, same input), so the
         # transaction fails the same way everywhere; the traceback goes to the log.
         log.exception(
             "handler %s.%s crashed on tx %s", tx.body.module, tx.body.message, tx.hash_hex
         )
-        return Receipt(
+        failed = Receipt(
             tx_hash=tx.hash_hex,
             ok=False,
             codespace="tx",
             code=int(TxCode.INTERNAL),
             message="internal error while executing the transaction; it changed nothing",
         )
+        return failed, pairs
     # emit events (the receipt carries them)
     overlay.flush_into(state)
-    return Receipt(tx_hash=tx.hash_hex, ok=True, events=list(ctx.events))
+    return Receipt(tx_hash=tx.hash_hex, ok=True, events=list(ctx.events)), pairs
 
 
 def execute_block(
@@ -151,8 +151,9 @@ def execute_block(
     receipts: list[Receipt] = []
     index: list[IndexEntry] = []
     for tx_index, tx in enumerate(txs):
-        receipts.append(execute_transaction(registry, block_state, header, tx))
-        index.extend(index_transaction(registry, tx, tx_index))
+        receipt, pairs = execute_transaction(registry, block_state, header, tx)
+        receipts.append(receipt)
+        index.extend(_index_entries(tx, pairs, tx_index))
     write_set = block_state.write_set()
     return BlockResult(
         receipts=receipts,

@@ -88,6 +88,18 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _stored_tx(row: tuple[bytes, int, int, bytes, bytes]) -> StoredTx:
+    """Build a StoredTx from a ``hash, height, idx, tx, receipt`` row."""
+    tx_hash, height, index, tx, receipt = row
+    return StoredTx(
+        bytes(tx_hash).hex(),
+        int(height),
+        int(index),
+        bytes(tx),
+        msgspec.json.decode(receipt, type=Receipt),
+    )
+
+
 class _StateView:
     """Committed state, read through one connection (a :class:`amchain.ledger.StateReader`)."""
 
@@ -221,16 +233,7 @@ class BlockStore:
             )
             .fetchall()
         )
-        return [
-            StoredTx(
-                bytes(r[0]).hex(),
-                int(r[1]),
-                int(r[2]),
-                bytes(r[3]),
-                msgspec.json.decode(r[4], type=Receipt),
-            )
-            for r in rows
-        ]
+        return [_stored_tx(row) for row in rows]
 
     def indexed_txs(self, kind: str, value: str, *, limit: int = 1000) -> list[StoredTx]:
         """Return the transactions indexed under ``(kind, value)``, oldest first."""
@@ -244,19 +247,7 @@ class BlockStore:
             )
             .fetchall()
         )
-        return [
-            StoredTx(
-                bytes(r[0]).hex(),
-                int(r[1]),
-                int(r[2]),
-                bytes(r[3]),
-                msgspec.json.decode(r[4], type=Receipt),
-            )
-            for r in rows
-        ]
-
-    def count_txs(self) -> int:
-        return int(self._reader().execute("SELECT COUNT(*) FROM txs").fetchone()[0])
+        return [_stored_tx(row) for row in rows]
 
     # -- the one write path ------------------------------------------------------------
     def commit_block(
