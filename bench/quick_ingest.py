@@ -41,7 +41,16 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     node = subprocess.Popen(
-        [sys.executable, "-m", "amchain.cli", "up", "--data-dir", str(data_dir), "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "amchain.cli",
+            "up",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -56,29 +65,45 @@ def main() -> None:
         alphabet = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
         started = time.perf_counter()
         txs = [
-            build_tx(chain_id=chain_id, signers=[oem], module="vehicles", message="register_vehicle",
-                     args={"vin": "WVW" + "".join(rng.choice(alphabet) for _ in range(14)),
-                           "make": "VW", "model": "ID.3", "model_year": 2024})
+            build_tx(
+                chain_id=chain_id,
+                signers=[oem],
+                module="vehicles",
+                message="register_vehicle",
+                args={
+                    "vin": "WVW" + "".join(rng.choice(alphabet) for _ in range(14)),
+                    "make": "VW",
+                    "model": "ID.3",
+                    "model_year": 2024,
+                },
+            )
             for _ in range(options.count)
         ]
         sign_s = time.perf_counter() - started
         with httpx.Client(timeout=120) as client:
             started = time.perf_counter()
             for i in range(0, len(txs), options.batch):
-                response = client.post(f"{url}/v1/txs",
-                                       json={"txs": [t.to_wire() for t in txs[i:i + options.batch]]})
+                response = client.post(
+                    f"{url}/v1/txs", json={"txs": [t.to_wire() for t in txs[i : i + options.batch]]}
+                )
                 response.raise_for_status()
-            last = client.get(f"{url}/v1/txs/{txs[-1].hash_hex}",
-                              params={"wait": "commit", "timeout_ms": 60_000}).json()
+            last = client.get(
+                f"{url}/v1/txs/{txs[-1].hash_hex}", params={"wait": "commit", "timeout_ms": 60_000}
+            ).json()
             elapsed = time.perf_counter() - started
-            ok = sum(1 for t in txs[:: max(1, len(txs) // 200)]
-                     if client.get(f"{url}/v1/txs/{t.hash_hex}").json()["receipt"]["ok"])
+            ok = sum(
+                1
+                for t in txs[:: max(1, len(txs) // 200)]
+                if client.get(f"{url}/v1/txs/{t.hash_hex}").json()["receipt"]["ok"]
+            )
         db_bytes = sum(p.stat().st_size for p in data_dir.glob("chain.db*"))
         print(f"cores                 {os.cpu_count()}")
         print(f"transactions          {options.count} (batches of {options.batch})")
         print(f"client signing        {options.count / sign_s:,.0f} tx/s")
-        print(f"committed             {options.count / elapsed:,.0f} tx/s "
-              f"(last at height {last['height']}, sampled receipts ok: {ok})")
+        print(
+            f"committed             {options.count / elapsed:,.0f} tx/s "
+            f"(last at height {last['height']}, sampled receipts ok: {ok})"
+        )
         print(f"database              {db_bytes / options.count:,.0f} bytes/tx (incl. WAL)")
     finally:
         node.terminate()
