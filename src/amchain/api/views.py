@@ -46,19 +46,19 @@ def refused_rollbacks(
 ) -> list[dict[str, Any]]:
     """The vehicle's refused odometer rollbacks, from failed receipts kept on chain."""
     attempts = []
-    for stored in store.indexed_txs("vehicle", vin, limit=100_000):
+    for stored in store.indexed_txs("vehicle", vin, limit=100_000, failed_only=True):
         receipt = stored.receipt
-        if receipt.ok or receipt.codespace != vehicles.VehiclesError.codespace:
+        if receipt.codespace != vehicles.VehiclesError.codespace:
             continue
         if receipt.code != int(vehicles.VehiclesCode.ODOMETER_ROLLBACK):
             continue
-        block = store.get_block(stored.height)
+        header = store.get_header(stored.height)
         tx = msgspec.json.decode(stored.tx)
         attempts.append(
             {
                 "tx_hash": stored.hash,
                 "height": stored.height,
-                "time_ms": block.header.time_ms if block else None,
+                "time_ms": header.time_ms if header else None,
                 "attempted_km": receipt.details.get("attempted_km"),
                 "last_km": receipt.details.get("last_km"),
                 "message": receipt.message,

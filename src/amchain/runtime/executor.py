@@ -101,8 +101,7 @@ def execute_transaction(
         spec = registry.message(tx.body.module, tx.body.message)
         args: Any = decode_args(spec, tx)
         pairs = spec.index(args)
-        spec.check(args)
-        # authorise
+        # authorise (the handler runs the message's stateless check itself)
         standings = authorise_signers(registry, overlay, tx, spec, args)
         # change state
         ctx = TxContext(

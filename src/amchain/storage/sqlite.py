@@ -235,15 +235,27 @@ class BlockStore:
         )
         return [_stored_tx(row) for row in rows]
 
-    def indexed_txs(self, kind: str, value: str, *, limit: int = 1000) -> list[StoredTx]:
+    def get_header(self, height: int) -> BlockHeader | None:
+        """Return the header of the block at ``height`` (without its transaction list)."""
+        row = (
+            self._reader()
+            .execute("SELECT header FROM blocks WHERE height = ?", (height,))
+            .fetchone()
+        )
+        return None if row is None else msgspec.json.decode(row[0], type=BlockHeader)
+
+    def indexed_txs(
+        self, kind: str, value: str, *, limit: int = 1000, failed_only: bool = False
+    ) -> list[StoredTx]:
         """Return the transactions indexed under ``(kind, value)``, oldest first."""
         rows = (
             self._reader()
             .execute(
                 "SELECT t.hash, t.height, t.idx, t.tx, t.receipt FROM tx_index i "
                 "JOIN txs t ON t.height = i.height AND t.idx = i.idx "
-                "WHERE i.kind = ? AND i.value = ? ORDER BY i.height, i.idx LIMIT ?",
-                (kind, value, limit),
+                "WHERE i.kind = ? AND i.value = ? AND (t.ok = 0 OR ? = 0) "
+                "ORDER BY i.height, i.idx LIMIT ?",
+                (kind, value, int(failed_only), limit),
             )
             .fetchall()
         )

@@ -142,8 +142,10 @@ class MessageSpec(Generic[Args]):
       (``("vehicle", vin)``, ``("did", did)``), failed or not.
     - ``introduced_keys(args)``: keys this message registers; they may sign (to prove
       possession) although the chain does not know them yet.
-    - ``check(args)``: stateless validation (e.g. a VIN's check digit) run at admission too,
-      so malformed requests are refused before they reach a block; raises ModuleError.
+    - ``check(args)``: stateless validation (e.g. a VIN's check digit) that the runtime runs
+      at admission, so malformed requests are refused before they reach a block; raises
+      ModuleError. The handler runs the same function too (a block may come from another
+      peer), so the executor does not run it a second time.
     """
 
     name: str

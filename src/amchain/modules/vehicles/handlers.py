@@ -101,8 +101,8 @@ def register_vehicle(ctx: TxContext, args: RegisterVehicleArgs) -> None:
         IdentityError: from ``identity.register_vehicle_did`` (propagated unchanged).
     """
     # validate
-    check_register_vehicle(args)
-    vehicle_key = _decode_vehicle_key(args.vehicle_key)
+    check_register_vehicle(args)  # validated the key too; decode it once more, cheaply
+    vehicle_key = None if args.vehicle_key is None else bytes.fromhex(args.vehicle_key)
     if keeper.has_vehicle(ctx.state, args.vin):
         raise VehiclesError(
             VehiclesCode.DUPLICATE_VIN,
