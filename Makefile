@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 UP_ARGS ?= --demo
 
-.PHONY: up test lint typecheck imports unit clean
+.PHONY: up test lint typecheck imports unit system-deps clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "amchain needs Python >= 3.11")'
@@ -25,7 +25,10 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-unit: $(STAMP)
+system-deps:
+	@bash scripts/system-deps.sh
+
+unit: $(STAMP) system-deps
 	$(BIN)/pytest
 
 test: lint typecheck imports unit
