@@ -225,6 +225,8 @@ def _prefetch(batch: _Batch, nodes: TreeNodeReader, root: TreeRoot) -> None:
             node = cache[node_id]
             if node[0] != _INTERNAL:
                 continue
+            if depth >= KEY_BITS:
+                raise StateTreeError("state tree is deeper than a key's 256 bits")
             mid = batch.split(lo, hi, depth)
             if lo < mid and node[4]:
                 following.append((node[4], depth + 1, lo, mid))
@@ -361,6 +363,8 @@ def prove_state_key(
         if data is None:
             raise StateTreeError(f"state tree node {node_id} is missing from storage")
         node = decode_node(data)
+        if node[0] != _LEAF and depth >= KEY_BITS:
+            raise StateTreeError("state tree is deeper than a key's 256 bits")
         if node[0] == _LEAF:
             key_hash, value_hash, value = node[1], node[2], node[3]
             if key_hash == path_bytes:
@@ -459,7 +463,12 @@ def decode_state_proof(data: bytes) -> StateProof:
     if depth > KEY_BITS or flags > 1:
         raise ValueError("proof header is invalid")
     offset = 3 + (depth + 7) // 8
+    if len(data) < offset:
+        raise ValueError("proof is shorter than its bitmap")
     bitmap = data[3:offset]
+    if depth % 8 and bitmap[-1] & (0xFF >> (depth % 8)):
+        # Bits past the depth must be zero, so that a proof has exactly one encoding.
+        raise ValueError("proof bitmap has bits set past its depth")
     siblings: list[str | None] = []
     for i in range(depth):
         if bitmap[i // 8] & (0x80 >> (i % 8)):
