@@ -55,6 +55,9 @@ def reference_root(items: dict[str, bytes]) -> bytes:
     return subtree(leaves, 0)
 
 
+# Examples run on shared, loaded machines: no per-example time limit (speed is bench/'s).
+RELAXED = settings(deadline=None)
+
 # Few distinct characters: batches often overwrite or delete keys written before.
 keys = st.text(alphabet="abcdv/", max_size=5)
 values = st.binary(max_size=12)
@@ -95,11 +98,13 @@ def test_root_of_a_fixed_state_is_pinned() -> None:
     )
 
 
+@settings(RELAXED)
 @given(states)
 def test_root_matches_the_definition_for_any_state(items: dict[str, bytes]) -> None:
     assert compute_state_root_of(items.items()) == reference_root(items)
 
 
+@settings(RELAXED)
 @given(states, st.randoms(use_true_random=False), st.data())
 def test_root_does_not_depend_on_insertion_order_or_batching(
     items: dict[str, bytes], rng, data: st.DataObject
@@ -113,7 +118,7 @@ def test_root_does_not_depend_on_insertion_order_or_batching(
     assert tree.root.hash == compute_state_root_of(items.items())
 
 
-@settings(max_examples=150)
+@settings(RELAXED, max_examples=150)
 @given(st.lists(writes, max_size=8))
 def test_root_after_any_sequence_of_batches_is_the_root_of_the_resulting_state(
     batches: list[list[tuple[str, bytes | None]]],
@@ -131,6 +136,7 @@ def test_root_after_any_sequence_of_batches_is_the_root_of_the_resulting_state(
         assert (tree.root == EMPTY_TREE) == (not state)
 
 
+@settings(RELAXED)
 @given(states, st.data())
 def test_deletes_leave_the_root_of_the_remaining_state(
     items: dict[str, bytes], data: st.DataObject
@@ -145,6 +151,7 @@ def test_deletes_leave_the_root_of_the_remaining_state(
     assert tree.root.hash == compute_state_root_of(remaining.items()) == reference_root(remaining)
 
 
+@settings(RELAXED)
 @given(states)
 def test_deleting_every_key_gives_the_empty_tree(items: dict[str, bytes]) -> None:
     tree = tree_of(items)
@@ -178,6 +185,7 @@ def test_new_nodes_are_numbered_from_next_node_id_in_order() -> None:
 
 
 # -- proofs show what the state holds ------------------------------------------------------
+@settings(RELAXED)
 @given(states)
 def test_inclusion_and_non_inclusion_proofs_verify(items: dict[str, bytes]) -> None:
     tree = tree_of(items)
@@ -269,7 +277,7 @@ def _flip_hex_byte(text: str, data: st.DataObject) -> str:
     return raw.hex()
 
 
-@settings(max_examples=300)
+@settings(RELAXED, max_examples=300)
 @given(st.dictionaries(keys, values, min_size=1, max_size=40), st.data())
 def test_any_tampering_with_a_proof_makes_verification_fail(
     items: dict[str, bytes], data: st.DataObject
@@ -317,7 +325,7 @@ def test_another_leaf_off_the_keys_path_is_rejected() -> None:
 
 
 # -- versions ------------------------------------------------------------------------------
-@settings(max_examples=60)
+@settings(RELAXED, max_examples=60)
 @given(st.lists(writes, min_size=1, max_size=6))
 def test_proofs_at_older_versions_keep_verifying_after_later_updates(
     batches: list[list[tuple[str, bytes | None]]],
@@ -342,6 +350,7 @@ def test_proofs_at_older_versions_keep_verifying_after_later_updates(
 
 
 # -- the compact binary form ---------------------------------------------------------------
+@settings(RELAXED)
 @given(states, st.data())
 def test_binary_proof_encoding_round_trips(items: dict[str, bytes], data: st.DataObject) -> None:
     tree = tree_of(items)
@@ -360,6 +369,7 @@ def test_binary_proof_encoding_round_trips(items: dict[str, bytes], data: st.Dat
         decode_state_proof(encoded + b"\x00")
 
 
+@settings(RELAXED)
 @given(st.binary(max_size=300))
 def test_garbage_bytes_are_rejected_or_are_the_one_encoding_of_a_proof(data: bytes) -> None:
     try:

@@ -155,169 +155,299 @@ def decode_node(data: bytes) -> _Node:
 
 
 # -- batch update ------------------------------------------------------------------------
-class _Batch:
-    """One block's update: sorted paths, the nodes it reads, the nodes it creates."""
+# This is the block producer's hot path: at a million keys a block of 1,000 writes creates
+# about 12,000 nodes. So it is written for CPython's sake: every stored node the batch
+# reaches is read and decoded once (one reader call per level), one call per node the
+# batch creates, a subtree reference is a plain ``(hash, id, is_leaf)`` tuple, and the
+# encode-and-hash of a new internal node is done in place rather than through helpers.
 
-    __slots__ = ("cache", "new_nodes", "next_id", "path_bytes", "paths", "values")
+_Ref = tuple[bytes, int, int]
+"""A subtree as its parent sees it: (hash, node id or 0 if empty, 1 if a leaf else 0)."""
+
+_EMPTY_REF: _Ref = (EMPTY_SUBTREE, EMPTY_NODE_ID, 0)
+_pack_internal = _INTERNAL_LAYOUT.pack
+_bisect_left = bisect.bisect_left
+
+
+class _Batch:
+    """One block's update: its writes sorted by path, the stored nodes those paths reach,
+    and the nodes it creates."""
+
+    __slots__ = ("internal", "leaves", "new_nodes", "next_id", "path_bytes", "paths", "values")
 
     def __init__(self, updates: Iterable[tuple[str, bytes | None]], next_id: int) -> None:
         by_path: dict[bytes, bytes | None] = {}
         for key, value in updates:
-            by_path[hash_key(key)] = value
-        ordered = sorted(by_path)
-        self.path_bytes = ordered
-        self.paths = [int.from_bytes(p, "big") for p in ordered]
-        self.values = [by_path[p] for p in ordered]
-        self.cache: dict[int, _Node] = {}
+            by_path[_sha256(key.encode()).digest()] = value  # the last write of a key wins
+        self.path_bytes = sorted(by_path)
+        self.paths = [int.from_bytes(p, "big") for p in self.path_bytes]
+        self.values = [by_path[p] for p in self.path_bytes]
+        # Filled by _prefetch. An internal node: (flags, left_hash, right_hash, left_id,
+        # right_id, mid), where ``mid`` is the first write (in the range of writes that
+        # reach the node) that goes right. A leaf: (path as an integer, value_hash).
+        self.internal: dict[int, tuple[int, bytes, bytes, int, int, int]] = {}
+        self.leaves: dict[int, tuple[int, bytes]] = {}
         self.new_nodes: list[tuple[int, bytes]] = []
         self.next_id = next_id
 
-    def split(self, lo: int, hi: int, depth: int) -> int:
-        """Return the first index in [lo, hi) whose path has bit ``depth`` set."""
-        shift = KEY_BITS - depth
-        threshold = ((self.paths[lo] >> shift) << shift) | (1 << (shift - 1))
-        return bisect.bisect_left(self.paths, threshold, lo, hi)
-
-    def add_node(self, data: bytes) -> int:
-        node_id = self.next_id
-        self.next_id += 1
-        self.new_nodes.append((node_id, data))
-        return node_id
-
-    def make_leaf(self, index: int) -> tuple[bytes, int, bool]:
+    def add_leaf(self, index: int) -> _Ref:
+        """Create the leaf for write ``index`` (which sets a value)."""
         key_hash = self.path_bytes[index]
         value = self.values[index]
         assert value is not None
-        value_hash = _sha256(value).digest()
-        node_hash = _sha256(LEAF_PREFIX + key_hash + value_hash).digest()
-        return node_hash, self.add_node(LEAF_PREFIX + key_hash + value_hash + value), True
+        head = LEAF_PREFIX + key_hash + _sha256(value).digest()
+        node_id = self.next_id
+        self.next_id = node_id + 1
+        self.new_nodes.append((node_id, head + value))
+        return _sha256(head).digest(), node_id, 1
 
-    def combine(
-        self, left: tuple[bytes, int, bool], right: tuple[bytes, int, bool]
-    ) -> tuple[bytes, int, bool]:
+    def join(self, left: _Ref, right: _Ref) -> _Ref:
+        """Return the subtree whose children are ``left`` and ``right``, creating its node
+        unless compaction says otherwise (see :func:`_update` for the same rule inline)."""
         if right[1] == EMPTY_NODE_ID:
             if left[1] == EMPTY_NODE_ID or left[2]:
                 return left  # nothing, or a lone leaf that moves up
         elif left[1] == EMPTY_NODE_ID and right[2]:
             return right
-        data = encode_internal_node(left, right)
+        data = _pack_internal(
+            INTERNAL_PREFIX, left[0], right[0], left[2] | right[2] << 1, left[1], right[1]
+        )
         node_id = self.next_id
-        self.next_id += 1
+        self.next_id = node_id + 1
         self.new_nodes.append((node_id, data))
-        return _sha256(memoryview(data)[:65]).digest(), node_id, False
+        return _sha256(data[:65]).digest(), node_id, 0
 
 
-def _prefetch(batch: _Batch, nodes: TreeNodeReader, root: TreeRoot) -> None:
-    """Read, one query per tree level, every stored node the batch's paths pass through."""
-    level = [(root.node_id, 0, 0, len(batch.paths))] if root.node_id else []
-    cache = batch.cache
+def _split(paths: list[int], lo: int, hi: int, depth: int) -> int:
+    """Return the first index in the sorted ``paths[lo:hi]`` (which agree on their first
+    ``depth`` bits) whose bit ``depth`` is set."""
+    shift = KEY_BITS - 1 - depth
+    return _bisect_left(paths, ((paths[lo] >> shift) | 1) << shift, lo, hi)
+
+
+def _prefetch(batch: _Batch, reader: TreeNodeReader, root: TreeRoot) -> None:
+    """Read and decode, one reader call per tree level, every stored node the batch's
+    paths reach, and note where the batch splits at each internal node.
+
+    Raises:
+        StateTreeError: a node is missing or malformed, or is not the kind its parent says.
+    """
+    paths = batch.paths
+    internal = batch.internal
+    leaves = batch.leaves
+    # (node id, 1 if the parent says it is a leaf / 0 if internal / -1 for the root,
+    #  depth, first write, end of writes)
+    level = [(root.node_id, -1, 0, 0, len(paths))] if root.node_id else []
+    internal_size = _INTERNAL_LAYOUT.size
+    unpack = _INTERNAL_LAYOUT.unpack
     while level:
-        missing = [node_id for node_id, _, _, _ in level if node_id not in cache]
-        if missing:
-            found = nodes.get_tree_nodes(missing)
-            for node_id in missing:
-                data = found.get(node_id)
-                if data is None:
-                    raise StateTreeError(f"state tree node {node_id} is missing from storage")
-                cache[node_id] = decode_node(data)
-        following: list[tuple[int, int, int, int]] = []
-        for node_id, depth, lo, hi in level:
-            node = cache[node_id]
-            if node[0] != _INTERNAL:
-                continue
-            if depth >= KEY_BITS:
-                raise StateTreeError("state tree is deeper than a key's 256 bits")
-            mid = batch.split(lo, hi, depth)
-            if lo < mid and node[4]:
-                following.append((node[4], depth + 1, lo, mid))
-            if mid < hi and node[5]:
-                following.append((node[5], depth + 1, mid, hi))
+        found = reader.get_tree_nodes([entry[0] for entry in level])
+        following: list[tuple[int, int, int, int, int]] = []
+        for node_id, is_leaf, depth, lo, hi in level:
+            data = found.get(node_id)
+            if (
+                data is not None
+                and len(data) == internal_size
+                and data[0] == _INTERNAL
+                and is_leaf != 1
+                and depth < KEY_BITS
+            ):
+                _, left_hash, right_hash, flags, left_id, right_id = unpack(data)
+                if hi - lo == 1:  # one write: its own bit says where it goes, no search
+                    mid = lo if paths[lo] >> (KEY_BITS - 1 - depth) & 1 else hi
+                else:
+                    mid = _split(paths, lo, hi, depth)
+                internal[node_id] = (flags, left_hash, right_hash, left_id, right_id, mid)
+                if lo < mid and left_id:
+                    following.append((left_id, flags & 1, depth + 1, lo, mid))
+                if mid < hi and right_id:
+                    following.append((right_id, flags >> 1 & 1, depth + 1, mid, hi))
+            elif data is not None and data[:1] == LEAF_PREFIX and len(data) >= 65 and is_leaf:
+                leaves[node_id] = (int.from_bytes(data[1:33], "big"), data[33:65])
+            else:
+                raise _stored_node_error(node_id, data, depth)
         level = following
 
 
-def _build(
-    batch: _Batch,
-    depth: int,
-    lo: int,
-    hi: int,
-    existing: tuple[int, bytes, int] | None,
-) -> tuple[bytes, int, bool]:
-    """Build the subtree at ``depth`` holding the batch's set values in [lo, hi) and,
-    unless the batch rewrites its key, the ``existing`` leaf ``(path, hash, id)``."""
-    entries: list[tuple[int, int]] = []  # (path, batch index or -1 for the existing leaf)
-    for i in range(lo, hi):
-        if batch.values[i] is not None:
-            entries.append((batch.paths[i], i))
-    if existing is not None:
-        at = bisect.bisect_left(batch.paths, existing[0], lo, hi)
-        if at == hi or batch.paths[at] != existing[0]:
-            bisect.insort(entries, (existing[0], -1))
-    return _build_entries(batch, depth, entries, 0, len(entries), existing)
+def _stored_node_error(node_id: int, data: bytes | None, depth: int) -> StateTreeError:
+    if data is None:
+        return StateTreeError(f"state tree node {node_id} is missing from storage")
+    if depth >= KEY_BITS:
+        return StateTreeError("state tree is deeper than a key's 256 bits")
+    return StateTreeError(
+        f"stored tree node {node_id} is malformed or not the kind its parent says "
+        f"({len(data)} bytes)"
+    )
 
 
-def _build_entries(
-    batch: _Batch,
-    depth: int,
-    entries: list[tuple[int, int]],
-    lo: int,
-    hi: int,
-    existing: tuple[int, bytes, int] | None,
-) -> tuple[bytes, int, bool]:
-    if lo == hi:
-        return EMPTY_SUBTREE, EMPTY_NODE_ID, False
-    if hi - lo == 1:
-        index = entries[lo][1]
-        if index < 0:
-            assert existing is not None
-            return existing[1], existing[2], True
-        return batch.make_leaf(index)
-    shift = KEY_BITS - depth
-    threshold = ((entries[lo][0] >> shift) << shift) | (1 << (shift - 1))
-    mid = bisect.bisect_left(entries, (threshold, -2), lo, hi)
-    left = _build_entries(batch, depth + 1, entries, lo, mid, existing)
-    right = _build_entries(batch, depth + 1, entries, mid, hi, existing)
-    return batch.combine(left, right)
-
-
-def _update(
-    batch: _Batch,
-    child: tuple[bytes, int, bool],
-    depth: int,
-    lo: int,
-    hi: int,
-) -> tuple[bytes, int, bool]:
-    if lo == hi:
-        return child
-    node_id = child[1]
+def _update(batch: _Batch, tree: _Ref, depth: int, lo: int, hi: int) -> _Ref:
+    """Return the subtree at ``depth`` that was ``tree``, once writes [lo, hi) (which all
+    pass through it, and are at least one) are applied."""
+    node_hash, node_id, is_leaf = tree
     if node_id == EMPTY_NODE_ID:
         return _build(batch, depth, lo, hi, None)
-    node = batch.cache[node_id]
-    if node[0] == _LEAF:
-        path = int.from_bytes(node[1], "big")
+    if is_leaf:
+        path, value_hash = batch.leaves[node_id]
         if hi - lo == 1 and batch.paths[lo] == path:
             value = batch.values[lo]
-            if value is not None and _sha256(value).digest() == node[2]:
-                return child  # rewritten with the value it already had
-        return _build(batch, depth, lo, hi, (path, child[0], node_id))
-    _, flags, left_hash, right_hash, left_id, right_id = node
-    if depth >= KEY_BITS:
-        raise StateTreeError("state tree is deeper than a key's 256 bits")
-    shift = KEY_BITS - depth
-    threshold = ((batch.paths[lo] >> shift) << shift) | (1 << (shift - 1))
-    mid = bisect.bisect_left(batch.paths, threshold, lo, hi)
-    left = (
-        _update(batch, (left_hash, left_id, bool(flags & 1)), depth + 1, lo, mid)
-        if lo < mid
-        else (left_hash, left_id, bool(flags & 1))
+            if value is not None and _sha256(value).digest() == value_hash:
+                return tree  # rewritten with the value it already had
+        return _build(batch, depth, lo, hi, (path, node_hash, node_id))
+    flags, left_hash, right_hash, left_id, right_id, mid = batch.internal[node_id]
+    if lo < mid:
+        left = (_update_path if mid - lo == 1 else _update)(
+            batch, (left_hash, left_id, flags & 1), depth + 1, lo, mid
+        )
+        new_left_hash, new_left_id, left_leaf = left
+    else:
+        new_left_hash, new_left_id, left_leaf = left = (left_hash, left_id, flags & 1)
+    if mid < hi:
+        right = (_update_path if hi - mid == 1 else _update)(
+            batch, (right_hash, right_id, flags >> 1 & 1), depth + 1, mid, hi
+        )
+        new_right_hash, new_right_id, right_leaf = right
+    else:
+        new_right_hash, new_right_id, right_leaf = right = (right_hash, right_id, flags >> 1 & 1)
+    if new_left_hash == left_hash and new_right_hash == right_hash:
+        return tree  # the writes left this subtree as it was
+    # Compaction, as in _Batch.join: an empty side lets a lone leaf move up, and a
+    # subtree with no leaf left is empty.
+    if new_right_id == EMPTY_NODE_ID:
+        if new_left_id == EMPTY_NODE_ID or left_leaf:
+            return left
+    elif new_left_id == EMPTY_NODE_ID and right_leaf:
+        return right
+    data = _pack_internal(
+        INTERNAL_PREFIX,
+        new_left_hash,
+        new_right_hash,
+        left_leaf | right_leaf << 1,
+        new_left_id,
+        new_right_id,
     )
-    right = (
-        _update(batch, (right_hash, right_id, bool(flags & 2)), depth + 1, mid, hi)
-        if mid < hi
-        else (right_hash, right_id, bool(flags & 2))
-    )
-    if left[0] == left_hash and right[0] == right_hash:
-        return child  # the writes left this subtree as it was
-    return batch.combine(left, right)
+    node_id = batch.next_id
+    batch.next_id = node_id + 1
+    batch.new_nodes.append((node_id, data))
+    return _sha256(data[:65]).digest(), node_id, 0
+
+
+def _update_path(batch: _Batch, tree: _Ref, depth: int, lo: int, hi: int) -> _Ref:
+    """:func:`_update` for one write (``hi == lo + 1``), in a loop rather than recursion.
+
+    Below the top few levels every write of a block has a path of its own, so this is
+    where most nodes are made: walk down to where the key's path ends, then rebuild the
+    nodes above it, bottom up.
+    """
+    path = batch.paths[lo]
+    internal = batch.internal
+    node_hash, node_id, is_leaf = tree
+    # The nodes passed on the way down: (sibling hash, sibling id, sibling is a leaf,
+    # 1 if the path went right).
+    passed: list[tuple[bytes, int, int, int]] = []
+    while node_id and not is_leaf:
+        flags, left_hash, right_hash, left_id, right_id, _ = internal[node_id]
+        if path >> (KEY_BITS - 1 - depth) & 1:
+            passed.append((left_hash, left_id, flags & 1, 1))
+            node_hash, node_id, is_leaf = right_hash, right_id, flags >> 1 & 1
+        else:
+            passed.append((right_hash, right_id, flags >> 1 & 1, 0))
+            node_hash, node_id, is_leaf = left_hash, left_id, flags & 1
+        depth += 1
+    value = batch.values[lo]
+    if node_id == EMPTY_NODE_ID:
+        if value is None:
+            return tree  # deleting a key that is absent
+        new_hash, new_id, new_leaf = batch.add_leaf(lo)
+    else:
+        leaf_path, value_hash = batch.leaves[node_id]
+        if leaf_path != path:
+            if value is None:
+                return tree  # deleting a key that is absent
+            new_hash, new_id, new_leaf = _build(
+                batch, depth, lo, hi, (leaf_path, node_hash, node_id)
+            )
+        elif value is None:
+            new_hash, new_id, new_leaf = _EMPTY_REF
+        elif _sha256(value).digest() == value_hash:
+            return tree  # rewritten with the value it already had
+        else:
+            new_hash, new_id, new_leaf = batch.add_leaf(lo)
+    # Every node passed changes. Compaction as in _Batch.join.
+    new_nodes = batch.new_nodes
+    next_id = batch.next_id
+    for sibling_hash, sibling_id, sibling_leaf, went_right in reversed(passed):
+        if sibling_id == EMPTY_NODE_ID:
+            if new_id == EMPTY_NODE_ID or new_leaf:
+                continue  # nothing, or a lone leaf that moves up
+        elif new_id == EMPTY_NODE_ID and sibling_leaf:
+            new_hash, new_id, new_leaf = sibling_hash, sibling_id, 1
+            continue
+        if went_right:
+            data = _pack_internal(
+                INTERNAL_PREFIX,
+                sibling_hash,
+                new_hash,
+                sibling_leaf | new_leaf << 1,
+                sibling_id,
+                new_id,
+            )
+        else:
+            data = _pack_internal(
+                INTERNAL_PREFIX,
+                new_hash,
+                sibling_hash,
+                new_leaf | sibling_leaf << 1,
+                new_id,
+                sibling_id,
+            )
+        new_nodes.append((next_id, data))
+        new_hash, new_id, new_leaf = _sha256(data[:65]).digest(), next_id, 0
+        next_id += 1
+    batch.next_id = next_id
+    return new_hash, new_id, new_leaf
+
+
+def _build(
+    batch: _Batch, depth: int, lo: int, hi: int, leaf: tuple[int, bytes, int] | None
+) -> _Ref:
+    """Return the subtree at ``depth`` holding the values that writes [lo, hi) set and,
+    unless a write replaces or deletes it, the existing ``leaf`` ``(path, hash, id)``."""
+    paths = batch.paths
+    values = batch.values
+    if leaf is None and hi - lo == 1:  # the common case: one new key in an empty subtree
+        return _EMPTY_REF if values[lo] is None else batch.add_leaf(lo)
+    # The paths to place (sorted) and, for each, its write's index or -1 for the leaf.
+    placed = [paths[i] for i in range(lo, hi) if values[i] is not None]
+    writes = [i for i in range(lo, hi) if values[i] is not None]
+    if leaf is not None:
+        at = _bisect_left(paths, leaf[0], lo, hi)
+        if at == hi or paths[at] != leaf[0]:  # the batch does not touch the leaf's key
+            at = _bisect_left(placed, leaf[0])
+            placed.insert(at, leaf[0])
+            writes.insert(at, -1)
+    return _build_placed(batch, depth, placed, writes, 0, len(placed), leaf)
+
+
+def _build_placed(
+    batch: _Batch,
+    depth: int,
+    placed: list[int],
+    writes: list[int],
+    lo: int,
+    hi: int,
+    leaf: tuple[int, bytes, int] | None,
+) -> _Ref:
+    if lo == hi:
+        return _EMPTY_REF
+    if hi - lo == 1:
+        if writes[lo] < 0:
+            assert leaf is not None
+            return leaf[1], leaf[2], 1
+        return batch.add_leaf(writes[lo])
+    mid = _split(placed, lo, hi, depth)
+    left = _build_placed(batch, depth + 1, placed, writes, lo, mid, leaf)
+    right = _build_placed(batch, depth + 1, placed, writes, mid, hi, leaf)
+    return batch.join(left, right)
 
 
 def apply_state_updates(
@@ -339,8 +469,9 @@ def apply_state_updates(
     if not batch.paths:
         return TreeUpdate(root, [], next_node_id)
     _prefetch(batch, nodes, root)
-    is_leaf = root.node_id != EMPTY_NODE_ID and batch.cache[root.node_id][0] == _LEAF
-    new_hash, new_id, _ = _update(batch, (root.hash, root.node_id, is_leaf), 0, 0, len(batch.paths))
+    is_leaf = 1 if root.node_id in batch.leaves else 0
+    update = _update_path if len(batch.paths) == 1 else _update
+    new_hash, new_id, _ = update(batch, (root.hash, root.node_id, is_leaf), 0, 0, len(batch.paths))
     return TreeUpdate(TreeRoot(new_hash, new_id), batch.new_nodes, batch.next_id)
 
 
