@@ -155,55 +155,73 @@ def decode_node(data: bytes) -> _Node:
 
 
 # -- batch update ------------------------------------------------------------------------
-# This is the block producer's hot path: at a million keys a block of 1,000 writes creates
-# about 12,000 nodes. So it is written for CPython's sake: every stored node the batch
-# reaches is read and decoded once (one reader call per level), one call per node the
-# batch creates, a subtree reference is a plain ``(hash, id, is_leaf)`` tuple, and the
-# encode-and-hash of a new internal node is done in place rather than through helpers.
+# This is the block producer's hot path: at a million keys a block of 1,000 writes reaches
+# about 11,500 stored nodes and creates about 12,400. So it is written for CPython's sake:
+# every stored node is read (one reader call per tree level) and decoded once; below the
+# top levels, where each write has a path of its own, the walk down is recorded while
+# reading and the rebuild up is a loop, not a recursion; a subtree is a plain
+# ``(hash, id, is_leaf)`` tuple; and a new node's encoding and hash are computed in place.
 
 _Ref = tuple[bytes, int, int]
 """A subtree as its parent sees it: (hash, node id or 0 if empty, 1 if a leaf else 0)."""
 
+_Passed = tuple[bytes, int, int, int]
+"""An internal node on a single write's path, seen from below: (sibling hash, sibling id,
+1 if the sibling is a leaf, 1 if the path goes right)."""
+
 _EMPTY_REF: _Ref = (EMPTY_SUBTREE, EMPTY_NODE_ID, 0)
 _pack_internal = _INTERNAL_LAYOUT.pack
+_unpack_internal = _INTERNAL_LAYOUT.unpack
 _bisect_left = bisect.bisect_left
 
 
 class _Batch:
-    """One block's update: its writes sorted by path, the stored nodes those paths reach,
-    and the nodes it creates."""
+    """One block's update: its writes sorted by path, what the walk down the stored tree
+    found, and the nodes it creates."""
 
-    __slots__ = ("internal", "leaves", "new_nodes", "next_id", "path_bytes", "paths", "values")
+    __slots__ = (
+        "ends",
+        "first_id",
+        "internal",
+        "leaves",
+        "new_nodes",
+        "path_bytes",
+        "paths",
+        "values",
+        "walks",
+    )
 
-    def __init__(self, updates: Iterable[tuple[str, bytes | None]], next_id: int) -> None:
+    def __init__(self, updates: Iterable[tuple[str, bytes | None]], first_id: int) -> None:
         by_path: dict[bytes, bytes | None] = {}
         for key, value in updates:
             by_path[_sha256(key.encode()).digest()] = value  # the last write of a key wins
         self.path_bytes = sorted(by_path)
         self.paths = [int.from_bytes(p, "big") for p in self.path_bytes]
         self.values = [by_path[p] for p in self.path_bytes]
-        # Filled by _prefetch. An internal node: (flags, left_hash, right_hash, left_id,
-        # right_id, mid), where ``mid`` is the first write (in the range of writes that
-        # reach the node) that goes right. A leaf: (path as an integer, value_hash).
+        # Filled by _walk_down. An internal node that two or more writes reach:
+        # (flags, left_hash, right_hash, left_id, right_id, mid), where ``mid`` is the first
+        # of those writes that goes right. A leaf: (its path as an integer, value_hash).
         self.internal: dict[int, tuple[int, bytes, bytes, int, int, int]] = {}
         self.leaves: dict[int, tuple[int, bytes]] = {}
-        self.new_nodes: list[tuple[int, bytes]] = []
-        self.next_id = next_id
+        # For write i, once it is the only write on its path: the internal nodes it passes
+        # from there on (walks[i]), and where its path ends (ends[i]: empty or a leaf).
+        self.walks: dict[int, list[_Passed]] = {}
+        self.ends: dict[int, _Ref] = {}
+        # The encodings of the nodes created, in order; their ids follow from first_id.
+        self.new_nodes: list[bytes] = []
+        self.first_id = first_id
 
     def add_leaf(self, index: int) -> _Ref:
         """Create the leaf for write ``index`` (which sets a value)."""
-        key_hash = self.path_bytes[index]
         value = self.values[index]
         assert value is not None
-        head = LEAF_PREFIX + key_hash + _sha256(value).digest()
-        node_id = self.next_id
-        self.next_id = node_id + 1
-        self.new_nodes.append((node_id, head + value))
-        return _sha256(head).digest(), node_id, 1
+        head = LEAF_PREFIX + self.path_bytes[index] + _sha256(value).digest()
+        self.new_nodes.append(head + value)
+        return _sha256(head).digest(), self.first_id + len(self.new_nodes) - 1, 1
 
     def join(self, left: _Ref, right: _Ref) -> _Ref:
         """Return the subtree whose children are ``left`` and ``right``, creating its node
-        unless compaction says otherwise (see :func:`_update` for the same rule inline)."""
+        unless compaction says otherwise (the same rule is inline in the update loops)."""
         if right[1] == EMPTY_NODE_ID:
             if left[1] == EMPTY_NODE_ID or left[2]:
                 return left  # nothing, or a lone leaf that moves up
@@ -212,10 +230,8 @@ class _Batch:
         data = _pack_internal(
             INTERNAL_PREFIX, left[0], right[0], left[2] | right[2] << 1, left[1], right[1]
         )
-        node_id = self.next_id
-        self.next_id = node_id + 1
-        self.new_nodes.append((node_id, data))
-        return _sha256(data[:65]).digest(), node_id, 0
+        self.new_nodes.append(data)
+        return _sha256(data[:65]).digest(), self.first_id + len(self.new_nodes) - 1, 0
 
 
 def _split(paths: list[int], lo: int, hi: int, depth: int) -> int:
@@ -225,9 +241,9 @@ def _split(paths: list[int], lo: int, hi: int, depth: int) -> int:
     return _bisect_left(paths, ((paths[lo] >> shift) | 1) << shift, lo, hi)
 
 
-def _prefetch(batch: _Batch, reader: TreeNodeReader, root: TreeRoot) -> None:
-    """Read and decode, one reader call per tree level, every stored node the batch's
-    paths reach, and note where the batch splits at each internal node.
+def _walk_down(batch: _Batch, reader: TreeNodeReader, root: TreeRoot) -> None:
+    """Read and decode every stored node the batch's paths reach, one reader call per tree
+    level, noting where the batch splits and, once a write is alone on its path, the path.
 
     Raises:
         StateTreeError: a node is missing or malformed, or is not the kind its parent says.
@@ -235,44 +251,58 @@ def _prefetch(batch: _Batch, reader: TreeNodeReader, root: TreeRoot) -> None:
     paths = batch.paths
     internal = batch.internal
     leaves = batch.leaves
-    # (node id, 1 if the parent says it is a leaf / 0 if internal / -1 for the root,
-    #  depth, first write, end of writes)
-    level = [(root.node_id, -1, 0, 0, len(paths))] if root.node_id else []
+    walks = batch.walks
+    ends = batch.ends
     internal_size = _INTERNAL_LAYOUT.size
-    unpack = _INTERNAL_LAYOUT.unpack
+    # The nodes of one level: (id, 1 if the parent says it is a leaf / 0 if internal / -1
+    # for the root, depth, first write reaching it, end of those writes).
+    level = [(root.node_id, -1, 0, 0, len(paths))] if root.node_id else []
     while level:
         found = reader.get_tree_nodes([entry[0] for entry in level])
         following: list[tuple[int, int, int, int, int]] = []
         for node_id, is_leaf, depth, lo, hi in level:
             data = found.get(node_id)
             if (
-                data is not None
-                and len(data) == internal_size
-                and data[0] == _INTERNAL
-                and is_leaf != 1
-                and depth < KEY_BITS
+                data is None
+                or len(data) != internal_size
+                or data[0] != _INTERNAL
+                or is_leaf == 1
+                or depth >= KEY_BITS
             ):
-                _, left_hash, right_hash, flags, left_id, right_id = unpack(data)
-                if hi - lo == 1:  # one write: its own bit says where it goes, no search
-                    mid = lo if paths[lo] >> (KEY_BITS - 1 - depth) & 1 else hi
-                else:
-                    mid = _split(paths, lo, hi, depth)
-                internal[node_id] = (flags, left_hash, right_hash, left_id, right_id, mid)
-                if lo < mid and left_id:
-                    following.append((left_id, flags & 1, depth + 1, lo, mid))
-                if mid < hi and right_id:
-                    following.append((right_id, flags >> 1 & 1, depth + 1, mid, hi))
-            elif data is not None and data[:1] == LEAF_PREFIX and len(data) >= 65 and is_leaf:
+                if data is None or data[:1] != LEAF_PREFIX or len(data) < 65 or not is_leaf:
+                    raise _stored_node_error(node_id, data, depth)
                 leaves[node_id] = (int.from_bytes(data[1:33], "big"), data[33:65])
-            else:
-                raise _stored_node_error(node_id, data, depth)
+                continue
+            _, left_hash, right_hash, flags, left_id, right_id = _unpack_internal(data)
+            if hi - lo == 1:
+                # The write is alone here: its own bit says which child it goes to.
+                walk = walks.get(lo)
+                if walk is None:
+                    walk = walks[lo] = []
+                if paths[lo] >> (KEY_BITS - 1 - depth) & 1:
+                    walk.append((left_hash, left_id, flags & 1, 1))
+                    child = right_hash, right_id, flags >> 1 & 1
+                else:
+                    walk.append((right_hash, right_id, flags >> 1 & 1, 0))
+                    child = left_hash, left_id, flags & 1
+                if child[1] == EMPTY_NODE_ID or child[2]:
+                    ends[lo] = child
+                if child[1]:
+                    following.append((child[1], child[2], depth + 1, lo, hi))
+                continue
+            mid = _split(paths, lo, hi, depth)
+            internal[node_id] = (flags, left_hash, right_hash, left_id, right_id, mid)
+            if lo < mid and left_id:
+                following.append((left_id, flags & 1, depth + 1, lo, mid))
+            if mid < hi and right_id:
+                following.append((right_id, flags >> 1 & 1, depth + 1, mid, hi))
         level = following
 
 
 def _stored_node_error(node_id: int, data: bytes | None, depth: int) -> StateTreeError:
     if data is None:
         return StateTreeError(f"state tree node {node_id} is missing from storage")
-    if depth >= KEY_BITS:
+    if depth >= KEY_BITS and data[:1] == INTERNAL_PREFIX:
         return StateTreeError("state tree is deeper than a key's 256 bits")
     return StateTreeError(
         f"stored tree node {node_id} is malformed or not the kind its parent says "
@@ -281,101 +311,53 @@ def _stored_node_error(node_id: int, data: bytes | None, depth: int) -> StateTre
 
 
 def _update(batch: _Batch, tree: _Ref, depth: int, lo: int, hi: int) -> _Ref:
-    """Return the subtree at ``depth`` that was ``tree``, once writes [lo, hi) (which all
-    pass through it, and are at least one) are applied."""
+    """Return the subtree at ``depth`` that was ``tree``, once writes [lo, hi) (all of
+    which pass through it; two or more) are applied."""
     node_hash, node_id, is_leaf = tree
     if node_id == EMPTY_NODE_ID:
         return _build(batch, depth, lo, hi, None)
     if is_leaf:
-        path, value_hash = batch.leaves[node_id]
-        if hi - lo == 1 and batch.paths[lo] == path:
-            value = batch.values[lo]
-            if value is not None and _sha256(value).digest() == value_hash:
-                return tree  # rewritten with the value it already had
+        path, _ = batch.leaves[node_id]
         return _build(batch, depth, lo, hi, (path, node_hash, node_id))
     flags, left_hash, right_hash, left_id, right_id, mid = batch.internal[node_id]
+    left = (left_hash, left_id, flags & 1)
     if lo < mid:
-        left = (_update_path if mid - lo == 1 else _update)(
-            batch, (left_hash, left_id, flags & 1), depth + 1, lo, mid
-        )
-        new_left_hash, new_left_id, left_leaf = left
-    else:
-        new_left_hash, new_left_id, left_leaf = left = (left_hash, left_id, flags & 1)
+        left = (_update_path if mid - lo == 1 else _update)(batch, left, depth + 1, lo, mid)
+    right = (right_hash, right_id, flags >> 1 & 1)
     if mid < hi:
-        right = (_update_path if hi - mid == 1 else _update)(
-            batch, (right_hash, right_id, flags >> 1 & 1), depth + 1, mid, hi
-        )
-        new_right_hash, new_right_id, right_leaf = right
-    else:
-        new_right_hash, new_right_id, right_leaf = right = (right_hash, right_id, flags >> 1 & 1)
-    if new_left_hash == left_hash and new_right_hash == right_hash:
+        right = (_update_path if hi - mid == 1 else _update)(batch, right, depth + 1, mid, hi)
+    if left[0] == left_hash and right[0] == right_hash:
         return tree  # the writes left this subtree as it was
-    # Compaction, as in _Batch.join: an empty side lets a lone leaf move up, and a
-    # subtree with no leaf left is empty.
-    if new_right_id == EMPTY_NODE_ID:
-        if new_left_id == EMPTY_NODE_ID or left_leaf:
-            return left
-    elif new_left_id == EMPTY_NODE_ID and right_leaf:
-        return right
-    data = _pack_internal(
-        INTERNAL_PREFIX,
-        new_left_hash,
-        new_right_hash,
-        left_leaf | right_leaf << 1,
-        new_left_id,
-        new_right_id,
-    )
-    node_id = batch.next_id
-    batch.next_id = node_id + 1
-    batch.new_nodes.append((node_id, data))
-    return _sha256(data[:65]).digest(), node_id, 0
+    return batch.join(left, right)
 
 
 def _update_path(batch: _Batch, tree: _Ref, depth: int, lo: int, hi: int) -> _Ref:
-    """:func:`_update` for one write (``hi == lo + 1``), in a loop rather than recursion.
-
-    Below the top few levels every write of a block has a path of its own, so this is
-    where most nodes are made: walk down to where the key's path ends, then rebuild the
-    nodes above it, bottom up.
-    """
-    path = batch.paths[lo]
-    internal = batch.internal
-    node_hash, node_id, is_leaf = tree
-    # The nodes passed on the way down: (sibling hash, sibling id, sibling is a leaf,
-    # 1 if the path went right).
-    passed: list[tuple[bytes, int, int, int]] = []
-    while node_id and not is_leaf:
-        flags, left_hash, right_hash, left_id, right_id, _ = internal[node_id]
-        if path >> (KEY_BITS - 1 - depth) & 1:
-            passed.append((left_hash, left_id, flags & 1, 1))
-            node_hash, node_id, is_leaf = right_hash, right_id, flags >> 1 & 1
-        else:
-            passed.append((right_hash, right_id, flags >> 1 & 1, 0))
-            node_hash, node_id, is_leaf = left_hash, left_id, flags & 1
-        depth += 1
+    """:func:`_update` for a single write (``hi == lo + 1``): change where its path ends,
+    then rebuild the nodes it passed (recorded by :func:`_walk_down`), bottom up."""
+    walk = batch.walks.get(lo, [])
+    end_hash, end_id, _ = batch.ends[lo] if walk else tree  # empty or a leaf
+    depth += len(walk)
     value = batch.values[lo]
-    if node_id == EMPTY_NODE_ID:
+    if end_id == EMPTY_NODE_ID:
         if value is None:
             return tree  # deleting a key that is absent
         new_hash, new_id, new_leaf = batch.add_leaf(lo)
     else:
-        leaf_path, value_hash = batch.leaves[node_id]
-        if leaf_path != path:
+        end_path, end_value_hash = batch.leaves[end_id]
+        if end_path != batch.paths[lo]:
             if value is None:
                 return tree  # deleting a key that is absent
-            new_hash, new_id, new_leaf = _build(
-                batch, depth, lo, hi, (leaf_path, node_hash, node_id)
-            )
+            new_hash, new_id, new_leaf = _build(batch, depth, lo, hi, (end_path, end_hash, end_id))
         elif value is None:
             new_hash, new_id, new_leaf = _EMPTY_REF
-        elif _sha256(value).digest() == value_hash:
+        elif _sha256(value).digest() == end_value_hash:
             return tree  # rewritten with the value it already had
         else:
             new_hash, new_id, new_leaf = batch.add_leaf(lo)
-    # Every node passed changes. Compaction as in _Batch.join.
+    # Every node passed changes; compaction as in _Batch.join.
     new_nodes = batch.new_nodes
-    next_id = batch.next_id
-    for sibling_hash, sibling_id, sibling_leaf, went_right in reversed(passed):
+    next_id = batch.first_id + len(new_nodes)
+    for sibling_hash, sibling_id, sibling_leaf, went_right in reversed(walk):
         if sibling_id == EMPTY_NODE_ID:
             if new_id == EMPTY_NODE_ID or new_leaf:
                 continue  # nothing, or a lone leaf that moves up
@@ -400,10 +382,9 @@ def _update_path(batch: _Batch, tree: _Ref, depth: int, lo: int, hi: int) -> _Re
                 new_id,
                 sibling_id,
             )
-        new_nodes.append((next_id, data))
+        new_nodes.append(data)
         new_hash, new_id, new_leaf = _sha256(data[:65]).digest(), next_id, 0
         next_id += 1
-    batch.next_id = next_id
     return new_hash, new_id, new_leaf
 
 
@@ -414,8 +395,6 @@ def _build(
     unless a write replaces or deletes it, the existing ``leaf`` ``(path, hash, id)``."""
     paths = batch.paths
     values = batch.values
-    if leaf is None and hi - lo == 1:  # the common case: one new key in an empty subtree
-        return _EMPTY_REF if values[lo] is None else batch.add_leaf(lo)
     # The paths to place (sorted) and, for each, its write's index or -1 for the leaf.
     placed = [paths[i] for i in range(lo, hi) if values[i] is not None]
     writes = [i for i in range(lo, hi) if values[i] is not None]
@@ -468,11 +447,16 @@ def apply_state_updates(
     batch = _Batch(updates, next_node_id)
     if not batch.paths:
         return TreeUpdate(root, [], next_node_id)
-    _prefetch(batch, nodes, root)
-    is_leaf = 1 if root.node_id in batch.leaves else 0
+    _walk_down(batch, nodes, root)
+    tree = (root.hash, root.node_id, 1 if root.node_id in batch.leaves else 0)
     update = _update_path if len(batch.paths) == 1 else _update
-    new_hash, new_id, _ = update(batch, (root.hash, root.node_id, is_leaf), 0, 0, len(batch.paths))
-    return TreeUpdate(TreeRoot(new_hash, new_id), batch.new_nodes, batch.next_id)
+    new_hash, new_id, _ = update(batch, tree, 0, 0, len(batch.paths))
+    end = next_node_id + len(batch.new_nodes)
+    return TreeUpdate(
+        TreeRoot(new_hash, new_id),
+        list(zip(range(next_node_id, end), batch.new_nodes, strict=True)),
+        end,
+    )
 
 
 # -- proofs ----------------------------------------------------------------------------------
@@ -626,7 +610,8 @@ class MemoryTreeNodes:
         self.root = EMPTY_TREE
 
     def get_tree_nodes(self, node_ids: Sequence[int]) -> dict[int, bytes]:
-        return {i: self.nodes[i] for i in node_ids if i in self.nodes}
+        nodes = self.nodes
+        return {i: nodes[i] for i in node_ids if i in nodes}
 
     def apply(self, updates: Iterable[tuple[str, bytes | None]]) -> TreeRoot:
         """Apply a batch and keep its nodes; return the new root."""
