@@ -211,11 +211,14 @@ class _Batch:
         self.new_nodes: list[bytes] = []
         self.first_id = first_id
 
-    def add_leaf(self, index: int) -> _Ref:
-        """Create the leaf for write ``index`` (which sets a value)."""
+    def add_leaf(self, index: int, value_hash: bytes | None = None) -> _Ref:
+        """Create the leaf for write ``index`` (which sets a value whose hash is
+        ``value_hash``, when already computed)."""
         value = self.values[index]
         assert value is not None
-        head = LEAF_PREFIX + self.path_bytes[index] + _sha256(value).digest()
+        if value_hash is None:
+            value_hash = _sha256(value).digest()
+        head = LEAF_PREFIX + self.path_bytes[index] + value_hash
         self.new_nodes.append(head + value)
         return _sha256(head).digest(), self.first_id + len(self.new_nodes) - 1, 1
 
@@ -250,53 +253,88 @@ def _walk_down(batch: _Batch, reader: TreeNodeReader, root: TreeRoot) -> None:
     """
     paths = batch.paths
     internal = batch.internal
-    leaves = batch.leaves
     walks = batch.walks
     ends = batch.ends
     internal_size = _INTERNAL_LAYOUT.size
-    # The nodes of one level: (id, 1 if the parent says it is a leaf / 0 if internal / -1
-    # for the root, depth, first write reaching it, end of those writes).
-    level = [(root.node_id, -1, 0, 0, len(paths))] if root.node_id else []
-    while level:
-        found = reader.get_tree_nodes([entry[0] for entry in level])
-        following: list[tuple[int, int, int, int, int]] = []
-        for node_id, is_leaf, depth, lo, hi in level:
+    # A level's nodes that two or more writes reach: (id, 1 if the parent says it is a leaf
+    # / 0 if internal / -1 for the root, first write reaching it, end of those writes).
+    shared: list[tuple[int, int, int, int]] = []
+    # A level's nodes that one write reaches: (id, is a leaf, the write, its walks entry).
+    alone: list[tuple[int, int, int, list[_Passed]]] = []
+    if root.node_id and len(paths) == 1:
+        walks[0] = []
+        alone.append((root.node_id, -1, 0, walks[0]))
+    elif root.node_id:
+        shared.append((root.node_id, -1, 0, len(paths)))
+    depth = 0
+    while shared or alone:
+        found = reader.get_tree_nodes([e[0] for e in shared] + [e[0] for e in alone])
+        next_shared: list[tuple[int, int, int, int]] = []
+        next_alone: list[tuple[int, int, int, list[_Passed]]] = []
+        for node_id, is_leaf, lo, hi in shared:
             data = found.get(node_id)
-            if (
-                data is None
-                or len(data) != internal_size
-                or data[0] != _INTERNAL
-                or is_leaf == 1
-                or depth >= KEY_BITS
+            if not (
+                data is not None
+                and len(data) == internal_size
+                and data[0] == _INTERNAL
+                and is_leaf != 1
+                and depth < KEY_BITS
             ):
-                if data is None or data[:1] != LEAF_PREFIX or len(data) < 65 or not is_leaf:
-                    raise _stored_node_error(node_id, data, depth)
-                leaves[node_id] = (int.from_bytes(data[1:33], "big"), data[33:65])
+                _note_leaf(batch, node_id, data, is_leaf, depth)
                 continue
             _, left_hash, right_hash, flags, left_id, right_id = _unpack_internal(data)
-            if hi - lo == 1:
-                # The write is alone here: its own bit says which child it goes to.
-                walk = walks.get(lo)
-                if walk is None:
-                    walk = walks[lo] = []
-                if paths[lo] >> (KEY_BITS - 1 - depth) & 1:
-                    walk.append((left_hash, left_id, flags & 1, 1))
-                    child = right_hash, right_id, flags >> 1 & 1
-                else:
-                    walk.append((right_hash, right_id, flags >> 1 & 1, 0))
-                    child = left_hash, left_id, flags & 1
-                if child[1] == EMPTY_NODE_ID or child[2]:
-                    ends[lo] = child
-                if child[1]:
-                    following.append((child[1], child[2], depth + 1, lo, hi))
-                continue
             mid = _split(paths, lo, hi, depth)
             internal[node_id] = (flags, left_hash, right_hash, left_id, right_id, mid)
-            if lo < mid and left_id:
-                following.append((left_id, flags & 1, depth + 1, lo, mid))
-            if mid < hi and right_id:
-                following.append((right_id, flags >> 1 & 1, depth + 1, mid, hi))
-        level = following
+            for child_id, child_leaf, child_lo, child_hi in (
+                (left_id, flags & 1, lo, mid),
+                (right_id, flags >> 1 & 1, mid, hi),
+            ):
+                if child_id == EMPTY_NODE_ID or child_lo == child_hi:
+                    continue
+                if child_hi - child_lo == 1:
+                    walks[child_lo] = []
+                    next_alone.append((child_id, child_leaf, child_lo, walks[child_lo]))
+                else:
+                    next_shared.append((child_id, child_leaf, child_lo, child_hi))
+        # Below the top levels almost every node is on one write's path: record the walk.
+        shift = KEY_BITS - 1 - depth
+        for node_id, is_leaf, lo, walk in alone:
+            data = found.get(node_id)
+            if not (
+                data is not None
+                and len(data) == internal_size
+                and data[0] == _INTERNAL
+                and is_leaf != 1
+                and depth < KEY_BITS
+            ):
+                _note_leaf(batch, node_id, data, is_leaf, depth)
+                continue
+            _, left_hash, right_hash, flags, left_id, right_id = _unpack_internal(data)
+            if paths[lo] >> shift & 1:
+                walk.append((left_hash, left_id, flags & 1, 1))
+                if right_id == EMPTY_NODE_ID or flags & 2:
+                    ends[lo] = (right_hash, right_id, flags >> 1 & 1)
+                if right_id:
+                    next_alone.append((right_id, flags >> 1 & 1, lo, walk))
+            else:
+                walk.append((right_hash, right_id, flags >> 1 & 1, 0))
+                if left_id == EMPTY_NODE_ID or flags & 1:
+                    ends[lo] = (left_hash, left_id, flags & 1)
+                if left_id:
+                    next_alone.append((left_id, flags & 1, lo, walk))
+        shared, alone = next_shared, next_alone
+        depth += 1
+
+
+def _note_leaf(batch: _Batch, node_id: int, data: bytes | None, is_leaf: int, depth: int) -> None:
+    """Keep a leaf the walk reached, or raise if the stored node is not one.
+
+    Raises:
+        StateTreeError: the node is missing, malformed, or not the kind its parent says.
+    """
+    if data is None or data[:1] != LEAF_PREFIX or len(data) < 65 or not is_leaf:
+        raise _stored_node_error(node_id, data, depth)
+    batch.leaves[node_id] = (int.from_bytes(data[1:33], "big"), data[33:65])
 
 
 def _stored_node_error(node_id: int, data: bytes | None, depth: int) -> StateTreeError:
@@ -334,7 +372,7 @@ def _update(batch: _Batch, tree: _Ref, depth: int, lo: int, hi: int) -> _Ref:
 def _update_path(batch: _Batch, tree: _Ref, depth: int, lo: int, hi: int) -> _Ref:
     """:func:`_update` for a single write (``hi == lo + 1``): change where its path ends,
     then rebuild the nodes it passed (recorded by :func:`_walk_down`), bottom up."""
-    walk = batch.walks.get(lo, [])
+    walk = batch.walks.get(lo) or []
     end_hash, end_id, _ = batch.ends[lo] if walk else tree  # empty or a leaf
     depth += len(walk)
     value = batch.values[lo]
@@ -350,13 +388,14 @@ def _update_path(batch: _Batch, tree: _Ref, depth: int, lo: int, hi: int) -> _Re
             new_hash, new_id, new_leaf = _build(batch, depth, lo, hi, (end_path, end_hash, end_id))
         elif value is None:
             new_hash, new_id, new_leaf = _EMPTY_REF
-        elif _sha256(value).digest() == end_value_hash:
-            return tree  # rewritten with the value it already had
         else:
-            new_hash, new_id, new_leaf = batch.add_leaf(lo)
+            value_hash = _sha256(value).digest()
+            if value_hash == end_value_hash:
+                return tree  # rewritten with the value it already had
+            new_hash, new_id, new_leaf = batch.add_leaf(lo, value_hash)
     # Every node passed changes; compaction as in _Batch.join.
-    new_nodes = batch.new_nodes
-    next_id = batch.first_id + len(new_nodes)
+    add_node = batch.new_nodes.append
+    next_id = batch.first_id + len(batch.new_nodes)
     for sibling_hash, sibling_id, sibling_leaf, went_right in reversed(walk):
         if sibling_id == EMPTY_NODE_ID:
             if new_id == EMPTY_NODE_ID or new_leaf:
@@ -382,7 +421,7 @@ def _update_path(batch: _Batch, tree: _Ref, depth: int, lo: int, hi: int) -> _Re
                 new_id,
                 sibling_id,
             )
-        new_nodes.append(data)
+        add_node(data)
         new_hash, new_id, new_leaf = _sha256(data[:65]).digest(), next_id, 0
         next_id += 1
     return new_hash, new_id, new_leaf
