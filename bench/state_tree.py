@@ -93,6 +93,19 @@ def block_writes(rng: random.Random, vehicles: int, block: int, size: int) -> li
     return writes
 
 
+def python_speed_ms() -> float:
+    """CPU ms that a fixed pure-Python loop of 1M steps takes here and now: the machine is
+    shared, so this says how fast the interpreter ran while the figures were taken."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        total = 0
+        for i in range(1_000_000):
+            total += i & 7
+        best = min(best, time.process_time() - started)
+    return best * 1000
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -340,6 +353,8 @@ def report(figures: dict[str, float], options: argparse.Namespace) -> None:
     row("node payload bytes per written key", "node_payload_bytes_per_written_key", "B")
     row("prove from SQLite (no cache), median", "sqlite_prove_us_median", "us")
     row("initial build, per key", "build_us_per_key", "us/key")
+    row("calibration: 1M-step Python loop, before", "python_loop_ms_before", "ms")
+    row("calibration: 1M-step Python loop, after", "python_loop_ms_after", "ms")
     console.print(table)
 
 
@@ -359,6 +374,7 @@ def main() -> None:
     vehicles = options.keys // (HISTORY_PER_VEHICLE + 1)
     keys = vehicles * (HISTORY_PER_VEHICLE + 1)
 
+    speed_before = python_speed_ms()
     tree, build_s = build_in_memory(keys, options.build_batch)
     figures: dict[str, float] = {"build_us_per_key": build_s / keys * 1e6}
     loaded = (tree.root, tree.next_node_id)
@@ -385,6 +401,8 @@ def main() -> None:
             )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+    figures["python_loop_ms_before"] = speed_before
+    figures["python_loop_ms_after"] = python_speed_ms()
     report(figures, options)
     load = os.getloadavg()
     options.out.parent.mkdir(parents=True, exist_ok=True)
