@@ -164,6 +164,32 @@ class Client:
         """The vehicle's history in order, with flags and a summary line."""
         return self._get(f"/v1/vehicles/{quote(vin, safe='')}/history")
 
+    def list_blocks(self, *, before: int | None = None, limit: int = 25) -> dict[str, Any]:
+        """Block summaries, newest first: ``blocks``, ``head`` and ``next_before`` (a page)."""
+        params: dict[str, Any] = {"limit": limit}
+        if before is not None:
+            params["before"] = before
+        return self._get("/v1/blocks", params=params)
+
+    def list_txs(
+        self,
+        *,
+        height: int | None = None,
+        did: str | None = None,
+        vin: str | None = None,
+        signer: str | None = None,
+        failed_only: bool = False,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Transaction summaries of one block, or indexed under a DID, VIN or signer key."""
+        params: dict[str, Any] = {"limit": limit}
+        for name, value in (("height", height), ("did", did), ("vin", vin), ("signer", signer)):
+            if value is not None:
+                params[name] = value
+        if failed_only:
+            params["failed_only"] = "true"
+        return list((self._get("/v1/txs", params=params))["txs"])
+
     # -- events ------------------------------------------------------------------------
     def events(self, from_height: int | None = None) -> Iterator[BlockEvent]:
         """Committed blocks' events as they come (server-sent events), from a height."""
