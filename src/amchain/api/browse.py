@@ -64,11 +64,8 @@ def browse_router(node: Node) -> APIRouter:
             }
             for height, block_hash, header, tx_count in rows
         ]
-        return {
-            "head": head,
-            "blocks": blocks,
-            "next_before": blocks[-1]["height"] if blocks and blocks[-1]["height"] > 0 else None,
-        }
+        lowest = rows[-1][0] if rows else 0
+        return {"head": head, "blocks": blocks, "next_before": lowest if lowest > 0 else None}
 
     @router.get(
         "/v1/txs",

@@ -6,8 +6,8 @@ Fonts come from the system (Debian packages), never from the network:
   (text outside Latin-1 is then replaced by ``?``).
 * Chinese: the first CJK font found among :data:`CJK_FONTS` (``fonts-wqy-microhei``, which
   ``scripts/system-deps.sh`` installs; ``fonts-noto-cjk``, ``fonts-wqy-zenhei``,
-  ``fonts-arphic-uming``), for the whole report. Without one, a Chinese report is written in English and says so
-  on its first page.
+  ``fonts-arphic-uming``), for the whole report. Without one, a Chinese report is written
+  in English and says so on its first page.
 """
 
 from __future__ import annotations

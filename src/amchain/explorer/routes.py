@@ -205,6 +205,7 @@ class Explorer:
             orgs=orgs,
             names=org_names(orgs),
             live=True,
+            live_height=status.height,
         )
 
     async def blocks(self, request: Request) -> Response:
@@ -306,6 +307,7 @@ class Explorer:
             qr=qr_svg(link, tr("vehicle.qr_alt", url=link)),
             as_of_time=status.latest_block_time_ms,
             live=True,
+            live_height=status.height,
         )
 
     async def vehicle_pdf(self, request: Request) -> Response:

@@ -287,7 +287,7 @@ class Chart:
         return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.line)
 
 
-def odometer_chart(history: Mapping[str, Any], width: int = 640, height: int = 260) -> Chart | None:
+def odometer_chart(history: Mapping[str, Any], width: int = 720, height: int = 280) -> Chart | None:
     """Odometer readings over time, and refused rollback attempts as marks; None if no data."""
     readings = [
         (int(e["time_ms"]), int(e["odometer_km"]), e)
@@ -364,8 +364,8 @@ def tx_rate_chart(
     *,
     minutes: int = 5,
     bucket_s: int = 10,
-    width: int = 640,
-    height: int = 200,
+    width: int = 720,
+    height: int = 220,
     min_label: str = "min",
     now_label: str = "now",
 ) -> Chart:

@@ -65,11 +65,14 @@
   }
 
   var source = new EventSource("/v1/events");
-  source.addEventListener("open", function () { setStatus(true, "…"); });
+  source.addEventListener("open", function () {
+    setStatus(true, (status && status.getAttribute("data-height")) || "…");
+  });
   source.addEventListener("error", function () { setStatus(false); });
   source.addEventListener("block", function (message) {
     var payload;
     try { payload = JSON.parse(message.data); } catch (e) { return; }
+    if (status) { status.setAttribute("data-height", String(payload.height)); }
     setStatus(true, payload.height);
     document.querySelectorAll("[data-live-height]").forEach(function (el) {
       el.textContent = String(payload.height);
