@@ -227,3 +227,12 @@ def test_pdf_report_is_a_valid_pdf_in_both_languages(node: RunningNode, vin: str
         assert title in text and vin in text
         assert f"/v1/vehicles/{vin}/history?proof=true" in text.replace("\n", "")
         assert "amchain verify FILE" in text
+
+
+def test_vehicle_page_links_its_proof_bundle(node: RunningNode, vin: str) -> None:
+    html = node.get(f"/vehicles/{vin}").text
+    link = f"{node.url}/v1/vehicles/{vin}/history?proof=true"
+    assert f'href="{link}"' in html
+    assert "verify with: amchain verify FILE" in html
+    bundle = node.get(f"/v1/vehicles/{vin}/history", proof="true").json()
+    assert bundle["vin"] == vin and "proof" in bundle
