@@ -452,6 +452,12 @@ def _short(value: str, n: int = 24) -> str:
     return value if len(value) <= n else value[: n - 1] + "…"
 
 
+# What `vehicle history --out` saves: the proven part of a `?proof=true` answer.
+_HISTORY_BUNDLE_FIELDS = (
+    "format", "kind", "chain_id", "height", "certificate", "vin", "record", "events",
+)  # fmt: skip
+
+
 @vehicle_app.command("history")
 @handle_errors
 def vehicle_history(
@@ -469,8 +475,8 @@ def vehicle_history(
     """A vehicle's life history in order, with flags (refused odometer rollbacks included)."""
     with client(node) as c:
         history = c.get_history(vin, proof=proof or out is not None)
-    bundle = history.get("proof")
-    if out is not None and isinstance(bundle, dict):
+    bundle = {key: history[key] for key in _HISTORY_BUNDLE_FIELDS if key in history}
+    if out is not None:
         try:
             out.write_text(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n")
         except OSError as exc:
@@ -541,7 +547,7 @@ def vehicle_history(
                 markup=False,
             )
     console.print(f"[bold]summary:[/] {history.get('summary', '')}")
-    if out is not None and isinstance(bundle, dict):
+    if out is not None:
         console.print(
             f"proof bundle saved to {out} ({len(history.get('events', []))} events, "
             f"certified at height {bundle.get('height')}); check it with: amchain verify {out}",

@@ -166,8 +166,9 @@ class AsyncClient:
     ) -> dict[str, Any]:
         """The vehicle's history in order, with flags and a summary line.
 
-        With ``proof``, the answer carries a proof bundle under ``"proof"`` that
-        :class:`amchain.sdk.light.LightClient` checks offline (complete, in order, certified).
+        With ``proof``, the answer is also a proof bundle (``format``, ``certificate``,
+        ``record``, ``events``) that :class:`amchain.sdk.light.LightClient` checks offline:
+        complete, in order, certified.
         """
         return await self._get(
             f"/v1/vehicles/{quote(vin, safe='')}/history", params=proof_params(proof, height)
