@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
+from pathlib import Path
 
+import httpx
 import pytest
 from pypdf import PdfReader
 
@@ -189,8 +193,6 @@ def test_unknown_vehicle_page_is_a_404_page(node: RunningNode) -> None:
 
 
 def test_language_choice_is_kept_in_a_cookie(node: RunningNode, vin: str) -> None:
-    import httpx
-
     with httpx.Client(base_url=node.url) as client:
         zh = client.get(f"/vehicles/{vin}", params={"lang": "zh"})
         assert '<html lang="zh-Hans">' in zh.text and "车辆历史报告" in zh.text
@@ -200,8 +202,6 @@ def test_language_choice_is_kept_in_a_cookie(node: RunningNode, vin: str) -> Non
 
 
 def test_search_redirects_to_what_it_finds(node: RunningNode, vin: str) -> None:
-    import httpx
-
     tx_hash = node.get("/v1/txs", vin=vin).json()["txs"][0]["hash"]
     cases = {
         vin.lower(): f"/vehicles/{vin}",
@@ -229,10 +229,18 @@ def test_pdf_report_is_a_valid_pdf_in_both_languages(node: RunningNode, vin: str
         assert "amchain verify FILE" in text
 
 
-def test_vehicle_page_links_its_proof_bundle(node: RunningNode, vin: str) -> None:
+def test_vehicle_page_links_a_proof_bundle_that_amchain_verify_accepts(
+    node: RunningNode, vin: str, tmp_path: Path
+) -> None:
     html = node.get(f"/vehicles/{vin}").text
     link = f"{node.url}/v1/vehicles/{vin}/history?proof=true"
     assert f'href="{link}"' in html
     assert "verify with: amchain verify FILE" in html
-    bundle = node.get(f"/v1/vehicles/{vin}/history", proof="true").json()
-    assert bundle["vin"] == vin and "proof" in bundle
+    bundle = tmp_path / "bundle.json"
+    bundle.write_bytes(httpx.get(link, timeout=30).content)
+    result = subprocess.run(
+        [sys.executable, "-m", "amchain.cli", "verify", str(bundle), "--data-dir",
+         str(node.data_dir)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -159,6 +159,8 @@ EN: dict[str, str] = {
     "vehicle.verify_text": "The QR code links to this vehicle's proof bundle. Download it and "
     "check it offline against the consortium's signed commit records:",
     "vehicle.verify_cmd": "verify with: amchain verify FILE",
+    "vehicle.verify_keys": "The check trusts the consortium peers' public keys (--peer-key KEY, "
+    "or --peers-file); this node signs with {node_key}.",
     "vehicle.proof_link": "Proof bundle (JSON)",
     "vehicle.proof_download": "Download the proof bundle",
     "vehicle.print": "Print",
@@ -374,6 +376,8 @@ ZH: dict[str, str] = {
     "vehicle.verify": "验证本报告",
     "vehicle.verify_text": "二维码链接到本车的证明包。下载后可离线对照联盟签名的提交记录进行核验：",
     "vehicle.verify_cmd": "验证方法：amchain verify FILE",
+    "vehicle.verify_keys": "核验以联盟节点的公钥为信任根（--peer-key KEY 或 --peers-file）；"
+    "本节点的签名公钥为 {node_key}。",
     "vehicle.proof_link": "证明包（JSON）",
     "vehicle.proof_download": "下载证明包",
     "vehicle.print": "打印",
@@ -452,7 +456,7 @@ ZH: dict[str, str] = {
 TABLES = {"en": EN, "zh": ZH}
 
 
-def translate(lang: str, key: str, **values: Any) -> str:
+def translate(lang: str, key: str, /, **values: Any) -> str:
     """The string ``key`` in ``lang`` (English if missing there), formatted with ``values``."""
     text = TABLES.get(lang, EN).get(key) or EN.get(key, key)
     return text.format(**values) if values else text

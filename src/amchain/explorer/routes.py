@@ -306,6 +306,7 @@ class Explorer:
             proof_url=link,
             qr=qr_svg(link, tr("vehicle.qr_alt", url=link)),
             as_of_time=status.latest_block_time_ms,
+            node_key=status.node_key,
             live=True,
             live_height=status.height,
         )

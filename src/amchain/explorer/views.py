@@ -24,7 +24,7 @@ DETAIL_FIELDS = (
 
 
 def translator(lang: str) -> Tr:
-    def tr(key: str, **values: Any) -> str:
+    def tr(key: str, /, **values: Any) -> str:
         return translate(lang, key, **values)
 
     return tr
