@@ -13,6 +13,7 @@ import io
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,7 +63,9 @@ async def _demo_traffic(node: RunningNode) -> Demo:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
     with start_node(tmp_path_factory.mktemp("explorer-node")) as node:
-        demo = asyncio.run(_demo_traffic(node))
+        # In a thread of its own: Playwright's sync API may already run a loop in this one.
+        with ThreadPoolExecutor(1) as pool:
+            demo = pool.submit(asyncio.run, _demo_traffic(node)).result()
         assert demo.refused_rollbacks == 1
         yield DemoChain(node, demo.vehicles[-1].vin, demo.vehicles[0].vin)
 
