@@ -50,7 +50,9 @@ def _birth_certificate(chain: Chain, index: int = 7, org: str = "oem1") -> dict[
         status=_status(issuer, index),
     )
     return create_proof(
-        document, chain.org(org), verification_method=_org_method(chain, org),
+        document,
+        chain.org(org),
+        verification_method=_org_method(chain, org),
         created=format_datetime(T0),
     )
 
@@ -62,8 +64,15 @@ def _refused(code: CredentialsCode, chain: Chain, message: str, args: Any, *sign
 
 
 def _grant(
-    chain: Chain, owner_key: KeyPair, owner: str, grantee: str, *, index: int = 3,
-    scopes: tuple[str, ...] = ("trunk",), epoch: int = 2, hours: int = 2,
+    chain: Chain,
+    owner_key: KeyPair,
+    owner: str,
+    grantee: str,
+    *,
+    index: int = 3,
+    scopes: tuple[str, ...] = ("trunk",),
+    epoch: int = 2,
+    hours: int = 2,
 ) -> dict[str, Any]:
     start = chain.time_ms
     document = access_grant(
@@ -98,7 +107,9 @@ def owned(chain: Chain) -> tuple[Chain, KeyPair, str, KeyPair]:
 # --- status lists and credentials -------------------------------------------------------------
 
 
-def test_a_credential_signed_by_its_issuer_is_anchored_with_its_status_indexes(chain: Chain) -> None:
+def test_a_credential_signed_by_its_issuer_is_anchored_with_its_status_indexes(
+    chain: Chain,
+) -> None:
     vc = _birth_certificate(chain)
     ctx = chain.submit(SPEC, "register_credential", {"credential": vc}, chain.org("oem1"))
     record = credentials.get_credential(chain.state, vc["id"])
@@ -114,20 +125,36 @@ def test_a_credential_signed_by_its_issuer_is_anchored_with_its_status_indexes(c
 def test_a_tampered_credential_is_refused_on_chain(chain: Chain) -> None:
     vc = _birth_certificate(chain)
     vc["credentialSubject"]["model"] = "Civic"
-    _refused(CredentialsCode.PROOF_INVALID, chain, "register_credential", {"credential": vc},
-             chain.org("oem1"))
+    _refused(
+        CredentialsCode.PROOF_INVALID,
+        chain,
+        "register_credential",
+        {"credential": vc},
+        chain.org("oem1"),
+    )
 
 
 def test_only_a_key_of_the_issuer_may_register_its_credential(chain: Chain) -> None:
-    _refused(CredentialsCode.NOT_ISSUER, chain, "register_credential",
-             {"credential": _birth_certificate(chain)}, chain.org("oem2"))
+    _refused(
+        CredentialsCode.NOT_ISSUER,
+        chain,
+        "register_credential",
+        {"credential": _birth_certificate(chain)},
+        chain.org("oem2"),
+    )
 
 
 def test_a_status_index_is_never_given_to_two_credentials(chain: Chain) -> None:
-    chain.submit(SPEC, "register_credential", {"credential": _birth_certificate(chain, 9)},
-                 chain.org("oem1"))
-    _refused(CredentialsCode.SLOT_TAKEN, chain, "register_credential",
-             {"credential": _birth_certificate(chain, 9)}, chain.org("oem1"))
+    chain.submit(
+        SPEC, "register_credential", {"credential": _birth_certificate(chain, 9)}, chain.org("oem1")
+    )
+    _refused(
+        CredentialsCode.SLOT_TAKEN,
+        chain,
+        "register_credential",
+        {"credential": _birth_certificate(chain, 9)},
+        chain.org("oem1"),
+    )
 
 
 def test_revocation_is_final_and_suspension_can_be_lifted(chain: Chain) -> None:
@@ -138,31 +165,58 @@ def test_revocation_is_final_and_suspension_can_be_lifted(chain: Chain) -> None:
     suspension = list_url("did:amc:org:oem1", "suspension")
     chain.submit(SPEC, "set_status", {"status_list": suspension, "index": 4242, "value": True}, oem)
     assert credentials.read_status(chain.state, suspension, 4242) is True
-    chain.submit(SPEC, "set_status", {"status_list": suspension, "index": 4242, "value": False}, oem)
+    chain.submit(
+        SPEC, "set_status", {"status_list": suspension, "index": 4242, "value": False}, oem
+    )
     assert credentials.read_status(chain.state, suspension, 4242) is False
     chain.submit(SPEC, "set_status", {"status_list": revocation, "index": 4242, "value": True}, oem)
     assert credentials.read_status(chain.state, revocation, 4242) is True
-    _refused(CredentialsCode.REVOCATION_IS_FINAL, chain, "set_status",
-             {"status_list": revocation, "index": 4242, "value": False}, oem)
-    _refused(CredentialsCode.STATUS_UNCHANGED, chain, "set_status",
-             {"status_list": revocation, "index": 4242, "value": True}, oem)
-    _refused(CredentialsCode.NOT_ISSUER, chain, "set_status",
-             {"status_list": suspension, "index": 4242, "value": True}, chain.org("oem2"))
+    _refused(
+        CredentialsCode.REVOCATION_IS_FINAL,
+        chain,
+        "set_status",
+        {"status_list": revocation, "index": 4242, "value": False},
+        oem,
+    )
+    _refused(
+        CredentialsCode.STATUS_UNCHANGED,
+        chain,
+        "set_status",
+        {"status_list": revocation, "index": 4242, "value": True},
+        oem,
+    )
+    _refused(
+        CredentialsCode.NOT_ISSUER,
+        chain,
+        "set_status",
+        {"status_list": suspension, "index": 4242, "value": True},
+        chain.org("oem2"),
+    )
 
 
 def test_revoking_one_credential_in_a_list_of_131072_rewrites_one_256_byte_chunk(
     chain: Chain,
 ) -> None:
     oem = chain.org("oem1")
-    chain.submit(SPEC, "create_status_list",
-                 {"issuer": "did:amc:org:oem1", "name": "big", "purpose": "revocation"}, oem)
+    chain.submit(
+        SPEC,
+        "create_status_list",
+        {"issuer": "did:amc:org:oem1", "name": "big", "purpose": "revocation"},
+        oem,
+    )
     url = list_url("did:amc:org:oem1", "big")
     overlay = Overlay(chain.state)
     from amchain.modules.base import TxContext
 
-    ctx = TxContext(chain_id="t", height=99, time_ms=T0, tx_hash="00" * 32,
-                    signers=(oem.public_key,), standings=(chain.standing(oem.public_key),),
-                    state=overlay)
+    ctx = TxContext(
+        chain_id="t",
+        height=99,
+        time_ms=T0,
+        tx_hash="00" * 32,
+        signers=(oem.public_key,),
+        standings=(chain.standing(oem.public_key),),
+        state=overlay,
+    )
     SPEC.messages["set_status"].handler(
         ctx, credentials.SetStatusArgs(status_list=url, index=100_000, value=True)
     )
@@ -192,8 +246,13 @@ def test_a_grant_from_someone_who_is_not_the_owner_is_refused(
     chain, _, _, _ = owned
     mallory_key, mallory = chain.create_person()
     _, courier = chain.create_person()
-    _refused(CredentialsCode.NOT_CURRENT_OWNER, chain, "grant_access",
-             {"grant": _grant(chain, mallory_key, mallory, courier)}, mallory_key)
+    _refused(
+        CredentialsCode.NOT_CURRENT_OWNER,
+        chain,
+        "grant_access",
+        {"grant": _grant(chain, mallory_key, mallory, courier)},
+        mallory_key,
+    )
 
 
 def test_a_grant_naming_another_ownership_epoch_is_refused(
@@ -201,8 +260,13 @@ def test_a_grant_naming_another_ownership_epoch_is_refused(
 ) -> None:
     chain, alice_key, alice, _ = owned
     _, courier = chain.create_person()
-    _refused(CredentialsCode.OWNER_EPOCH_MISMATCH, chain, "grant_access",
-             {"grant": _grant(chain, alice_key, alice, courier, epoch=1)}, alice_key)
+    _refused(
+        CredentialsCode.OWNER_EPOCH_MISMATCH,
+        chain,
+        "grant_access",
+        {"grant": _grant(chain, alice_key, alice, courier, epoch=1)},
+        alice_key,
+    )
 
 
 def test_grants_die_when_the_vehicle_changes_hands(
@@ -218,8 +282,13 @@ def test_grants_die_when_the_vehicle_changes_hands(
     assert record is not None
     assert credentials.grant_standing(chain.state, record, chain.time_ms) == "ownership_changed"
     # and the previous owner cannot grant any more
-    _refused(CredentialsCode.NOT_CURRENT_OWNER, chain, "grant_access",
-             {"grant": _grant(chain, alice_key, alice, courier, index=5, epoch=3)}, alice_key)
+    _refused(
+        CredentialsCode.NOT_CURRENT_OWNER,
+        chain,
+        "grant_access",
+        {"grant": _grant(chain, alice_key, alice, courier, index=5, epoch=3)},
+        alice_key,
+    )
 
 
 def test_revoking_and_suspending_a_grant_change_its_standing(
@@ -231,13 +300,19 @@ def test_revoking_and_suspending_a_grant_change_its_standing(
     chain.submit(SPEC, "grant_access", {"grant": grant}, alice_key)
     record = credentials.get_grant(chain.state, VIN, grant["id"])
     assert record is not None
-    chain.submit(SPEC, "set_status",
-                 {"status_list": list_url(alice, "suspension"), "index": 77, "value": True},
-                 alice_key)
+    chain.submit(
+        SPEC,
+        "set_status",
+        {"status_list": list_url(alice, "suspension"), "index": 77, "value": True},
+        alice_key,
+    )
     assert credentials.grant_standing(chain.state, record, chain.time_ms) == "suspended"
-    chain.submit(SPEC, "set_status",
-                 {"status_list": list_url(alice, "revocation"), "index": 77, "value": True},
-                 alice_key)
+    chain.submit(
+        SPEC,
+        "set_status",
+        {"status_list": list_url(alice, "revocation"), "index": 77, "value": True},
+        alice_key,
+    )
     assert credentials.grant_standing(chain.state, record, chain.time_ms) == "revoked"
 
 
@@ -246,8 +321,12 @@ def test_revoking_and_suspending_a_grant_change_its_standing(
 
 def _entry(seq: int, allowed: bool, grant_id: str | None = None) -> dict[str, Any]:
     return {
-        "seq": seq, "nonce": f"{seq:032x}", "action": "trunk", "allowed": allowed,
-        "reason": "ok" if allowed else "scope", "decided_at_ms": T0 + seq,
+        "seq": seq,
+        "nonce": f"{seq:032x}",
+        "action": "trunk",
+        "allowed": allowed,
+        "reason": "ok" if allowed else "scope",
+        "decided_at_ms": T0 + seq,
         "grant_id": grant_id,
     }
 
@@ -259,11 +338,15 @@ def test_the_vehicle_logs_its_decisions_hash_chained_and_counts_uses(
     _, courier = chain.create_person()
     grant = _grant(chain, alice_key, alice, courier)
     chain.submit(SPEC, "grant_access", {"grant": grant}, alice_key)
-    chain.submit(SPEC, "log_access",
-                 {"vin": VIN, "entries": [_entry(0, True, grant["id"]), _entry(1, False)]},
-                 car_key)
-    chain.submit(SPEC, "log_access", {"vin": VIN, "entries": [_entry(2, True, grant["id"])]},
-                 car_key)
+    chain.submit(
+        SPEC,
+        "log_access",
+        {"vin": VIN, "entries": [_entry(0, True, grant["id"]), _entry(1, False)]},
+        car_key,
+    )
+    chain.submit(
+        SPEC, "log_access", {"vin": VIN, "entries": [_entry(2, True, grant["id"])]}, car_key
+    )
     log = credentials.get_access_log(chain.state, VIN)
     assert [e.seq for e in log] == [0, 1, 2]
     assert log[0].prev_hash == "00" * 32
@@ -279,16 +362,26 @@ def test_only_the_vehicle_key_writes_its_access_log(
     owned: tuple[Chain, KeyPair, str, KeyPair],
 ) -> None:
     chain, alice_key, _, _ = owned
-    _refused(CredentialsCode.NOT_VEHICLE_KEY, chain, "log_access",
-             {"vin": VIN, "entries": [_entry(0, True)]}, alice_key)
+    _refused(
+        CredentialsCode.NOT_VEHICLE_KEY,
+        chain,
+        "log_access",
+        {"vin": VIN, "entries": [_entry(0, True)]},
+        alice_key,
+    )
 
 
 def test_access_log_entries_must_continue_the_log(
     owned: tuple[Chain, KeyPair, str, KeyPair],
 ) -> None:
     chain, _, _, car_key = owned
-    _refused(CredentialsCode.LOG_SEQ_MISMATCH, chain, "log_access",
-             {"vin": VIN, "entries": [_entry(1, True)]}, car_key)
+    _refused(
+        CredentialsCode.LOG_SEQ_MISMATCH,
+        chain,
+        "log_access",
+        {"vin": VIN, "entries": [_entry(1, True)]},
+        car_key,
+    )
 
 
 def test_snapshot_keys_name_everything_the_car_needs(

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import amchain
+from amchain.api.credentials import credentials_router
 from amchain.api.problems import (
     PROBLEM_MEDIA_TYPE,
     ApiProblem,
@@ -411,6 +412,8 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             "events": [msgspec.to_builtins(e) for e in entries],
             "as_of_height": node.head.height,
         }
+
+    app.include_router(credentials_router(node))
 
     # -- event stream ---------------------------------------------------------------------
     @app.get(

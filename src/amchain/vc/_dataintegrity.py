@@ -192,11 +192,7 @@ def method_public_key(
         )
     methods = document.get("verificationMethod", [])
     method = next(
-        (
-            m
-            for m in methods
-            if isinstance(m, Mapping) and _absolute(did, m.get("id")) == method_id
-        ),
+        (m for m in methods if isinstance(m, Mapping) and _absolute(did, m.get("id")) == method_id),
         None,
     )
     if method is None:
@@ -265,20 +261,24 @@ def verify_proof(
     try:
         if "created" in proof:
             created_ms = parse_datetime_ms(str(proof["created"]))
-        if now_ms is not None and "expires" in proof:
-            if parse_datetime_ms(str(proof["expires"])) < now_ms:
-                raise VcError(VcReason.PROOF_EXPIRED, f"the proof expired at {proof['expires']}")
+        expired = (
+            now_ms is not None
+            and "expires" in proof
+            and parse_datetime_ms(str(proof["expires"])) < now_ms
+        )
+        if expired:
+            raise VcError(VcReason.PROOF_EXPIRED, f"the proof expired at {proof['expires']}")
     except DateTimeError as exc:
         raise VcError(VcReason.MALFORMED, f"proof: {exc}") from None
     context = secured.get("@context")
     if "@context" in proof:
         wanted = proof["@context"]
-        if not isinstance(wanted, list) or not isinstance(context, list) or (
-            context[: len(wanted)] != wanted
+        if (
+            not isinstance(wanted, list)
+            or not isinstance(context, list)
+            or (context[: len(wanted)] != wanted)
         ):
-            raise VcError(
-                VcReason.MALFORMED, "the proof's @context does not match the document's"
-            )
+            raise VcError(VcReason.MALFORMED, "the proof's @context does not match the document's")
     value = proof.get("proofValue")
     if not isinstance(value, str) or not value.startswith("z"):
         raise VcError(VcReason.MALFORMED, "proofValue must be base58btc multibase ('z…')")

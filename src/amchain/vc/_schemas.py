@@ -32,7 +32,9 @@ _TEXT = {"type": "string", "minLength": 1, "maxLength": 64}
 _DATETIME = {"type": "string", "minLength": 20, "maxLength": 40}
 
 
-def _schema(credential_type: str, subject: dict[str, Any], required_top: list[str]) -> dict[str, Any]:
+def _schema(
+    credential_type: str, subject: dict[str, Any], required_top: list[str]
+) -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": schema_id(credential_type),
@@ -40,14 +42,19 @@ def _schema(credential_type: str, subject: dict[str, Any], required_top: list[st
         "type": "object",
         "required": ["@context", "type", "issuer", "validFrom", "credentialSubject", *required_top],
         "properties": {
-            "@context": {"type": "array", "minItems": 1, "prefixItems": [
-                {"const": "https://www.w3.org/ns/credentials/v2"}
-            ]},
+            "@context": {
+                "type": "array",
+                "minItems": 1,
+                "prefixItems": [{"const": "https://www.w3.org/ns/credentials/v2"}],
+            },
             "id": {"type": "string"},
-            "type": {"type": "array", "allOf": [
-                {"contains": {"const": "VerifiableCredential"}},
-                {"contains": {"const": credential_type}},
-            ]},
+            "type": {
+                "type": "array",
+                "allOf": [
+                    {"contains": {"const": "VerifiableCredential"}},
+                    {"contains": {"const": credential_type}},
+                ],
+            },
             "issuer": _DID,
             "validFrom": _DATETIME,
             "validUntil": _DATETIME,

@@ -183,8 +183,9 @@ def verify_credential(
     issuer = credential_issuer(credential)
     proof: VerifiedProof | None = None
     try:
-        proof = verify_proof(credential, load=load, expected_purpose="assertionMethod",
-                             now_ms=now_ms)
+        proof = verify_proof(
+            credential, load=load, expected_purpose="assertionMethod", now_ms=now_ms
+        )
         checks.append(Check("proof", True, f"eddsa-jcs-2022 by {proof.verification_method}"))
     except VcError as exc:
         checks.append(Check("proof", False, exc.message, exc.reason))
@@ -235,15 +236,20 @@ def _status_checks(
         list_issuer, _ = parse_list_url(url)
         if list_issuer != issuer:
             checks.append(
-                Check(name, False, f"status list {url} is not the issuer's",
-                      VcReason.STATUS_INVALID)
+                Check(
+                    name, False, f"status list {url} is not the issuer's", VcReason.STATUS_INVALID
+                )
             )
             continue
         bit = None if read_status is None else read_status(url, index)
         if bit is None:
             checks.append(
-                Check(name, None, f"not checked: status list {url} could not be read",
-                      VcReason.STATUS_UNAVAILABLE)
+                Check(
+                    name,
+                    None,
+                    f"not checked: status list {url} could not be read",
+                    VcReason.STATUS_UNAVAILABLE,
+                )
             )
         elif bit:
             reason = VcReason.REVOKED if purpose == "revocation" else VcReason.SUSPENDED

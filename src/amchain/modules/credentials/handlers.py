@@ -206,15 +206,12 @@ def _verify_signed_by(state: StateReader, credential: Mapping[str, Any], issuer:
     if proof.verification_method.split("#", 1)[0] != issuer:
         raise CredentialsError(
             CredentialsCode.PROOF_INVALID,
-            f"the credential is signed by {proof.verification_method}, not by its issuer "
-            f"{issuer}",
+            f"the credential is signed by {proof.verification_method}, not by its issuer {issuer}",
         )
     return proof.verification_method
 
 
-def _list_or_create(
-    ctx: TxContext, issuer: str, name: str, purpose: str
-) -> StatusListRecord:
+def _list_or_create(ctx: TxContext, issuer: str, name: str, purpose: str) -> StatusListRecord:
     record = keeper.read_status_list(ctx.state, issuer, name)
     if record is None:
         record = StatusListRecord(
@@ -506,7 +503,7 @@ def index_register_credential(args: RegisterCredentialArgs) -> list[tuple[str, s
     if subject is not None:
         pairs.append(("did", subject))
         if subject.startswith("did:amc:vin:"):
-            pairs.append(("vehicle", subject[len("did:amc:vin:"):]))
+            pairs.append(("vehicle", subject[len("did:amc:vin:") :]))
     return pairs
 
 
@@ -561,8 +558,7 @@ def _parse_grant(credential: Mapping[str, Any]) -> _Grant:
             f"credentialSubject.scopes must be distinct scopes of: {', '.join(ACCESS_SCOPES)}"
         )
     if max_uses is not None and (
-        not isinstance(max_uses, int) or isinstance(max_uses, bool)
-        or not 1 <= max_uses <= MAX_USES
+        not isinstance(max_uses, int) or isinstance(max_uses, bool) or not 1 <= max_uses <= MAX_USES
     ):
         raise _bad_grant(f"credentialSubject.maxUses must be in 1..{MAX_USES}")
     start = _time_ms(credential, "validFrom")
@@ -788,9 +784,7 @@ def log_access(ctx: TxContext, args: LogAccessArgs) -> None:
             f"({vehicle.did}#vehicle-key)",
             details={"vin": args.vin},
         )
-    head = keeper.read_log_head(ctx.state, args.vin) or AccessLogHead(
-        count=0, head=EMPTY_LOG_HEAD
-    )
+    head = keeper.read_log_head(ctx.state, args.vin) or AccessLogHead(count=0, head=EMPTY_LOG_HEAD)
     for offset, entry in enumerate(args.entries):
         if entry.seq != head.count + offset:
             raise CredentialsError(

@@ -88,9 +88,7 @@ def read_status(state: StateReader, url: str, index: int) -> bool | None:
 def list_bits(state: StateReader, record: StatusListRecord) -> bytes:
     """Return every bit of a list, assembled from its chunks."""
     chunks = (record.size + CHUNK_BITS - 1) // CHUNK_BITS
-    data = b"".join(
-        keeper.read_chunk(state, record.issuer, record.name, i) for i in range(chunks)
-    )
+    data = b"".join(keeper.read_chunk(state, record.issuer, record.name, i) for i in range(chunks))
     return data[: record.size // 8]
 
 
