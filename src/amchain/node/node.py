@@ -21,7 +21,7 @@ from amchain.codec import DecodeError, convert
 from amchain.consensus import MempoolFull, SoloOrderer
 from amchain.crypto import KeyPair
 from amchain.ledger import (
-    EMPTY_STATE_ROOT,
+    EMPTY_TREE,
     GENESIS_PREV_HASH,
     BlockHeader,
     CommitRecord,
@@ -29,11 +29,12 @@ from amchain.ledger import (
     MemoryState,
     Receipt,
     Transaction,
+    TreeRoot,
     TxCode,
     TxError,
+    apply_state_updates,
     compute_block_hash,
     compute_receipts_root,
-    compute_state_root,
     compute_tx_root,
     make_block_header,
     sign_commit_record,
@@ -63,7 +64,11 @@ class Head:
     height: int
     hash: str
     time_ms: int
-    state_root: bytes
+    state: TreeRoot
+
+    @property
+    def state_root(self) -> bytes:
+        return self.state.hash
 
 
 @dataclass(slots=True)
@@ -144,15 +149,11 @@ class Node:
     def _load_head(self) -> Head:
         height = self.store.latest_height()
         if height < 0:
-            return Head(-1, GENESIS_PREV_HASH, 0, EMPTY_STATE_ROOT)
+            return Head(-1, GENESIS_PREV_HASH, 0, EMPTY_TREE)
         block = self.store.get_block(height)
-        assert block is not None
-        return Head(
-            height,
-            block.hash,
-            block.header.time_ms,
-            bytes.fromhex(block.commit.record.state_root),
-        )
+        state = self.store.state_tree_root(height)
+        assert block is not None and state is not None
+        return Head(height, block.hash, block.header.time_ms, state)
 
     def _ensure_genesis_block(self) -> None:
         if self._head.height >= 0:
@@ -196,17 +197,20 @@ class Node:
         write_set: list[tuple[str, bytes | None]],
         index: list[tuple[str, str, int]],
         *,
-        state_root: bytes | None = None,
         meta: dict[str, bytes] | None = None,
     ) -> CommittedBlock:
         block_hash = compute_block_hash(header)
-        if state_root is None:
-            state_root = compute_state_root(self._head.state_root, write_set)
+        tree = apply_state_updates(
+            self.store.writer_tree_nodes(),
+            self._head.state,
+            write_set,
+            next_node_id=self.store.next_tree_node_id(),
+        )
         record = CommitRecord(
             chain_id=self.chain_id,
             height=header.height,
             block_hash=block_hash.hex(),
-            state_root=state_root.hex(),
+            state_root=tree.root.hash.hex(),
             receipts_root=compute_receipts_root(receipts).hex(),
         )
         commit = sign_commit_record(record, self.node_key)
@@ -217,10 +221,12 @@ class Node:
             txs=txs,
             receipts=receipts,
             write_set=write_set,
+            tree_nodes=tree.new_nodes,
+            state_root_node=tree.root.node_id,
             index=index,
             meta=meta,
         )
-        self._head = Head(header.height, block_hash.hex(), header.time_ms, state_root)
+        self._head = Head(header.height, block_hash.hex(), header.time_ms, tree.root)
         return CommittedBlock(header.height, block_hash.hex(), header.time_ms, receipts)
 
     def _produce_block(
@@ -251,14 +257,13 @@ class Node:
             txs=valid,
             proposer=self.node_key.public_key,
         )
-        result = execute_block(self.registry, writer, header, valid, head.state_root)
+        result = execute_block(self.registry, writer, header, valid)
         block = self._commit(
             header,
             valid,
             result.receipts,
             result.write_set,
             [(e.kind, e.value, e.tx_index) for e in result.index],
-            state_root=result.state_root,
         )
         return block, dropped
 
