@@ -83,7 +83,7 @@ def world(node: RunningNode) -> Iterator[World]:
             vin,
             Signer(KeyPair.generate()),
             Signer(KeyPair.generate()),
-            VehicleAgent(vin, car_key),
+            VehicleAgent(vin, car_key, trusted_peer_keys=[client.status().node_key]),
             Clock(),
         )
         w.car.clock = w.clock
@@ -208,6 +208,27 @@ def test_a_use_count_runs_out(world: World) -> None:
 
 
 def test_the_car_refuses_a_snapshot_signed_by_an_untrusted_node(world: World) -> None:
-    picky = VehicleAgent(world.vin, KeyPair.generate(), trusted_peer_keys=(b"\x01" * 32,))
-    with pytest.raises(SnapshotError):
+    picky = VehicleAgent(world.vin, KeyPair.generate(), trusted_peer_keys=[b"\x01" * 32])
+    with pytest.raises(SnapshotError, match="trusted peer"):
         picky.install_snapshot(world.client.credentials.snapshot(world.vin))
+
+
+def test_the_car_refuses_a_snapshot_that_hides_a_revocation(world: World) -> None:
+    grant, _ = world.client.credentials.grant_access(
+        world.owner, vin=world.vin, grantee=world.courier.did, scopes=["trunk"], hours=2
+    )
+    world.client.credentials.revoke(world.owner, grant)
+    snapshot = world.client.credentials.snapshot(world.vin)
+    chunks = [e for e in snapshot["entries"] if e["key"].startswith("credentials/chunk/")]
+    revoked = next(e for e in chunks if "/revocation/" in e["key"])
+    revoked["value"] = None  # a node pretending the chunk was never written
+    with pytest.raises(SnapshotError, match="proof does not match"):
+        world.car.install_snapshot(snapshot)
+
+
+def test_the_car_refuses_a_snapshot_with_a_forged_owner(world: World) -> None:
+    snapshot = world.client.credentials.snapshot(world.vin)
+    vehicle = next(e for e in snapshot["entries"] if e["key"].startswith("vehicles/v/"))
+    vehicle["value"]["owner"] = world.courier.did
+    with pytest.raises(SnapshotError, match="proof does not match"):
+        world.car.install_snapshot(snapshot)

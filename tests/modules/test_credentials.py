@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 import uuid
 from typing import Any
 
@@ -222,7 +224,8 @@ def test_revoking_one_credential_in_a_list_of_131072_rewrites_one_256_byte_chunk
     )
     writes = overlay.write_set()
     assert [k for k, _ in writes] == [chunk_key("did:amc:org:oem1", "big", 100_000 // 2048)]
-    assert len(writes[0][1] or b"") == 256
+    stored = writes[0][1] or b""
+    assert len(base64.b64decode(json.loads(stored))) == 256 and len(stored) == 346
 
 
 # --- access grants ------------------------------------------------------------------------------

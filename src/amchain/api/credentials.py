@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import base64
 import secrets
 import time
 import uuid
@@ -24,6 +23,13 @@ import msgspec
 from fastapi import APIRouter, Body, Query
 
 from amchain.api.problems import ApiProblem
+from amchain.api.proofs import (
+    ProofUnavailable,
+    certificate_at,
+    prove_entry,
+    resolve_height,
+    state_bundle,
+)
 from amchain.codec import to_builtins
 from amchain.ledger import StateReader
 from amchain.modules import credentials, identity, vehicles
@@ -48,7 +54,7 @@ from amchain.vc import (
     verify_credential,
 )
 
-SNAPSHOT_RETRIES = 5
+AGENT_SNAPSHOT_FORMAT = "amchain-agent-snapshot/v1"
 
 
 def _now_ms() -> int:
@@ -220,6 +226,7 @@ def credentials_router(node: Node) -> APIRouter:
     def status(
         status_list: str = Query(..., alias="list", description="status list URL"),
         index: int = Query(..., ge=0),
+        proof: bool = Query(False, description="add a proof bundle of the chunk"),
     ) -> dict[str, Any]:
         state = node.store.state()
         header = credentials.get_status_list(state, status_list)
@@ -231,7 +238,7 @@ def credentials_router(node: Node) -> APIRouter:
         chunk, offset = chunk_position(index)
         key = chunk_key(header.issuer, header.name, chunk)
         raw = state.get(key)
-        return {
+        body: dict[str, Any] = {
             "status_list": status_list,
             "index": index,
             "purpose": header.purpose,
@@ -241,10 +248,16 @@ def credentials_router(node: Node) -> APIRouter:
                 "index": chunk,
                 "offset": offset,
                 "bits": CHUNK_BITS,
-                "value": None if raw is None else base64.b64encode(raw).decode(),
+                "value": None if raw is None else msgspec.json.decode(raw),
             },
             "as_of_height": node.head.height,
         }
+        if proof:
+            try:
+                body["proof"] = state_bundle(node, key, None)
+            except ProofUnavailable as exc:
+                raise ApiProblem(404, "proof", exc.code, exc.title, exc.detail) from None
+        return body
 
     @router.get(
         "/v1/credentials/status-lists/{url:path}",
@@ -343,35 +356,29 @@ def credentials_router(node: Node) -> APIRouter:
     @router.get(
         "/v1/vehicles/{vin}/agent-snapshot",
         tags=["credentials"],
-        summary="The state entries a vehicle's agent needs to decide offline",
+        summary="The proven state entries a vehicle's agent needs to decide offline",
     )
     def agent_snapshot(vin: str) -> dict[str, Any]:
-        for _ in range(SNAPSHOT_RETRIES):
-            height = node.store.latest_height()
-            state = node.store.state()
-            record = vehicle_or_404(state, vin)
-            block = node.store.get_block(height)
-            assert block is not None
-            keys = credentials.snapshot_keys(state, record.vin, block.header.time_ms)
-            entries = []
-            for key in keys:
-                value = state.get(key)
-                entries.append(
-                    {
-                        "key": key,
-                        "value": None if value is None else base64.b64encode(value).decode(),
-                    }
-                )
-            if node.store.latest_height() == height:
-                return {
-                    "vin": record.vin,
-                    "chain_id": node.chain_id,
-                    "height": height,
-                    "time_ms": block.header.time_ms,
-                    "commit": to_builtins(block.commit),
-                    "entries": entries,
-                    "proofs": None,
-                }
-        raise ApiProblem(503, "api", 503, "Chain too busy", "retry the snapshot in a moment")
+        try:
+            height, root = resolve_height(node, None)
+        except ProofUnavailable as exc:
+            raise ApiProblem(404, "proof", exc.code, exc.title, exc.detail) from None
+        state = node.store.state()
+        record = vehicle_or_404(state, vin)
+        header = node.store.get_header(height)
+        assert header is not None
+        # The key selection reads the latest state; every value and proof is read from the
+        # state tree's version at ``height``, so the entries are consistent with each other.
+        keys = credentials.snapshot_keys(state, record.vin, header.time_ms)
+        entries = [prove_entry(node, root, key)[1] for key in keys]
+        return {
+            "format": AGENT_SNAPSHOT_FORMAT,
+            "vin": record.vin,
+            "chain_id": node.chain_id,
+            "height": height,
+            "header": to_builtins(header),
+            "certificate": to_builtins(certificate_at(node, height)),
+            "entries": [to_builtins(e) for e in entries],
+        }
 
     return router

@@ -17,11 +17,11 @@ snapshot whenever it has a connection and decides on access **offline**:
 Every decision is appended to a local log and uploaded (signed by the vehicle's key) on the
 next refresh; the chain counts the uses.
 
-**Proofs.** :func:`verify_snapshot_entry` is the one place where a snapshot entry is checked
-against the certified state root. Until the node serves state proofs (issue 3), a snapshot
-carries ``proofs: null``; the agent then accepts entries whose commit record is signed by a
-trusted peer key and records the snapshot as *unproven* (``Snapshot.proven``), or refuses it
-when configured with ``require_proofs=True``.
+**Proofs.** A snapshot is served with a commit certificate and an inclusion (or
+non-inclusion) proof per entry; the car accepts it only with ``quorum`` signatures of the
+consortium peer keys it was provisioned with (:func:`verify_snapshot`), and
+:func:`verify_snapshot_entry` is the one place where an entry is checked against the
+certified state root. A node can therefore neither hide a revocation nor forge an owner.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -39,7 +39,15 @@ import msgspec
 
 from amchain.codec import encode_canonical
 from amchain.crypto import KeyPair, encode_multikey, sha256
-from amchain.ledger import SignedCommit, verify_commit_signature
+from amchain.ledger import (
+    BlockHeader,
+    CommitCertificate,
+    StateEntry,
+    check_commit_signatures,
+    compute_block_hash,
+    encode_state_value,
+    verify_state_proof,
+)
 from amchain.modules.consortium.types import KeyRecord
 from amchain.modules.credentials.types import (
     AccessLogHead,
@@ -50,6 +58,7 @@ from amchain.modules.credentials.types import (
     grant_key,
     vehicle_record_key,
 )
+from amchain.modules.identity.documents import document_from_record
 from amchain.modules.identity.types import DidRecord
 from amchain.modules.vehicles.types import VehicleRecord
 from amchain.sdk._builder import build_tx
@@ -111,121 +120,117 @@ class SnapshotError(AmchainError):
 
 # --- the snapshot ----------------------------------------------------------------------------
 
+SNAPSHOT_FORMAT = "amchain-agent-snapshot/v1"
+
+
+class _SnapshotWire(msgspec.Struct, frozen=True):
+    format: str
+    vin: str
+    chain_id: str
+    height: int
+    header: BlockHeader
+    certificate: CommitCertificate
+    entries: list[StateEntry]
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """Chain state the car caches: raw values by key, at one height, with its commit record."""
+    """Proven chain state the car caches: decoded values by key, at one certified height.
+
+    ``raw`` is the snapshot as the node served it (entries with their proofs), kept so the
+    car can re-check it after a restart.
+    """
 
     vin: str
     chain_id: str
     height: int
     time_ms: int
-    entries: dict[str, bytes | None]
-    commit: dict[str, Any]
-    proofs: Any = None
-    proven: bool = False
+    state_root: str
+    signers: tuple[str, ...]
+    values: dict[str, Any]
+    raw: dict[str, Any] = field(repr=False)
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Snapshot:
-        entries = {
-            str(e["key"]): None if e["value"] is None else base64.b64decode(e["value"])
-            for e in data["entries"]
-        }
-        return cls(
-            vin=str(data["vin"]),
-            chain_id=str(data["chain_id"]),
-            height=int(data["height"]),
-            time_ms=int(data["time_ms"]),
-            entries=entries,
-            commit=dict(data["commit"]),
-            proofs=data.get("proofs"),
-            proven=bool(data.get("proven", False)),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "vin": self.vin,
-            "chain_id": self.chain_id,
-            "height": self.height,
-            "time_ms": self.time_ms,
-            "entries": [
-                {"key": k, "value": None if v is None else base64.b64encode(v).decode()}
-                for k, v in sorted(self.entries.items())
-            ],
-            "commit": self.commit,
-            "proofs": self.proofs,
-            "proven": self.proven,
-        }
-
-    def value(self, key: str) -> bytes | None:
-        return self.entries.get(key)
+    def value(self, key: str) -> Any:
+        return self.values.get(key)
 
     def has(self, key: str) -> bool:
-        return key in self.entries
+        return key in self.values
 
 
-def verify_snapshot_entry(snapshot: Snapshot, key: str, value: bytes | None) -> bool:
-    """Check one entry against the snapshot's certified state root; return True if proven.
+def verify_snapshot_entry(state_root: bytes, entry: StateEntry) -> None:
+    """Check one snapshot entry: its value (or absence) is proven under ``state_root``.
 
-    THE SEAM for state proofs (issue 3): once the node serves ``GET /v1/state/{key}
-    ?proof=true``, ``snapshot.proofs[key]`` holds an inclusion (or, for ``None``, a
-    non-inclusion) proof that ``amchain.sdk.light`` checks against
-    ``snapshot.commit["record"]["state_root"]``. Today the state root cannot prove single
-    keys, so an entry without a proof is reported as unproven (False); a proof that is
-    present but does not check out raises.
+    This is the one function that ties a cached value to the certified state.
 
     Raises:
-        SnapshotError: a proof is present and does not verify.
+        SnapshotError: the proof does not show that value (or absence) for that key.
     """
-    proofs = snapshot.proofs
-    if not isinstance(proofs, Mapping) or key not in proofs:
-        return False
-    raise SnapshotError(
-        f"snapshot carries a proof for {key}, but this agent has no state-proof verifier yet"
-    )
+    try:
+        value = encode_state_value(entry.value)
+    except Exception:
+        raise SnapshotError(
+            f"snapshot entry {entry.key!r} holds a value that is not JSON"
+        ) from None
+    if not verify_state_proof(state_root, entry.key, value, entry.proof):
+        raise SnapshotError(
+            f"snapshot entry {entry.key!r}: the proof does not match the certified state root "
+            "(value or proof altered)"
+        )
 
 
 def verify_snapshot(
-    snapshot: Snapshot,
+    data: Mapping[str, Any],
     *,
     vin: str,
-    trusted_peer_keys: tuple[bytes, ...] = (),
-    require_proofs: bool = False,
+    trusted_peer_keys: Sequence[str | bytes],
+    quorum: int = 1,
+    chain_id: str | None = None,
 ) -> Snapshot:
-    """Check a snapshot before the car relies on it; return it marked proven or not.
+    """Check a snapshot served by a node before the car relies on it.
 
-    The commit record must be for this chain height and signed by one of
-    ``trusted_peer_keys`` (when any is configured); every entry goes through
-    :func:`verify_snapshot_entry`.
+    The commit certificate needs ``quorum`` valid signatures of ``trusted_peer_keys``; the
+    block header must hash to the certified block (its time dates the snapshot); every
+    entry's proof must check out under the certified state root.
 
     Raises:
-        SnapshotError: another vehicle, a bad or untrusted commit signature, or an entry that
-            is unproven while ``require_proofs``.
+        SnapshotError: malformed, another vehicle or chain, too few or bad signatures, a
+            header that is not the certified one, or an entry whose proof fails.
     """
-    if snapshot.vin != vin:
-        raise SnapshotError(f"snapshot is for {snapshot.vin}, not {vin}")
     try:
-        commit = msgspec.convert(snapshot.commit, SignedCommit)
+        wire = msgspec.convert(data, _SnapshotWire)
     except msgspec.ValidationError as exc:
-        raise SnapshotError(f"snapshot commit record is malformed: {exc}") from None
-    if commit.record.height != snapshot.height or commit.record.chain_id != snapshot.chain_id:
+        raise SnapshotError(f"malformed snapshot: {exc}") from None
+    record = wire.certificate.record
+    if wire.format != SNAPSHOT_FORMAT:
+        raise SnapshotError(f"not an {SNAPSHOT_FORMAT} snapshot")
+    if wire.vin != vin:
+        raise SnapshotError(f"snapshot is for {wire.vin}, not {vin}")
+    if chain_id is not None and record.chain_id != chain_id:
+        raise SnapshotError(f"snapshot is from chain {record.chain_id}, not {chain_id}")
+    if record.chain_id != wire.chain_id or record.height != wire.height:
         raise SnapshotError("snapshot commit record is for another height or chain")
-    if not verify_commit_signature(commit):
-        raise SnapshotError("snapshot commit record signature does not verify")
-    if trusted_peer_keys and bytes.fromhex(commit.signer) not in trusted_peer_keys:
-        raise SnapshotError(f"snapshot commit is signed by {commit.signer}, not a trusted peer")
-    proven = all(verify_snapshot_entry(snapshot, k, v) for k, v in snapshot.entries.items())
-    if require_proofs and not proven:
-        raise SnapshotError("snapshot entries come without state proofs; refusing it")
+    peers = [k.hex() if isinstance(k, bytes) else str(k).lower() for k in trusted_peer_keys]
+    valid, invalid, _ = check_commit_signatures(wire.certificate, peers)
+    if invalid:
+        raise SnapshotError("a trusted peer's signature on the snapshot's commit is forged")
+    if len(valid) < quorum:
+        raise SnapshotError(
+            f"the snapshot's commit is signed by {len(valid)} trusted peer(s); {quorum} needed"
+        )
+    if compute_block_hash(wire.header).hex() != record.block_hash:
+        raise SnapshotError("the snapshot's block header is not the certified block")
+    root = bytes.fromhex(record.state_root)
+    for entry in wire.entries:
+        verify_snapshot_entry(root, entry)
     return Snapshot(
-        vin=snapshot.vin,
-        chain_id=snapshot.chain_id,
-        height=snapshot.height,
-        time_ms=snapshot.time_ms,
-        entries=snapshot.entries,
-        commit=snapshot.commit,
-        proofs=snapshot.proofs,
-        proven=proven,
+        vin=wire.vin,
+        chain_id=wire.chain_id,
+        height=wire.height,
+        time_ms=wire.header.time_ms,
+        state_root=record.state_root,
+        signers=tuple(valid),
+        values={e.key: e.value for e in wire.entries},
+        raw=dict(data),
     )
 
 
@@ -264,7 +269,6 @@ class Decision:
     grantee: str | None = None
     decided_at_ms: int = 0
     snapshot_height: int | None = None
-    snapshot_proven: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -278,7 +282,6 @@ class Decision:
             "grantee": self.grantee,
             "decided_at_ms": self.decided_at_ms,
             "snapshot_height": self.snapshot_height,
-            "snapshot_proven": self.snapshot_proven,
         }
 
 
@@ -287,26 +290,6 @@ class _Deny(Exception):
         super().__init__(message)
         self.reason = reason
         self.message = message
-
-
-def _did_document(record: DidRecord) -> dict[str, Any]:
-    did = record.did
-    active = [] if record.deactivated else [k for k in record.keys if k.status == "active"]
-    document: dict[str, Any] = {
-        "id": did,
-        "verificationMethod": [
-            {
-                "id": f"{did}#{k.id}",
-                "type": "Multikey",
-                "controller": did,
-                "publicKeyMultibase": encode_multikey(bytes.fromhex(k.public_key)),
-            }
-            for k in active
-        ],
-    }
-    for purpose in ("authentication", "assertionMethod"):
-        document[purpose] = [f"{did}#{k.id}" for k in active if purpose in k.purposes]
-    return document
 
 
 @dataclass
@@ -329,8 +312,8 @@ class VehicleAgent:
         key: KeyPair,
         *,
         max_snapshot_age_ms: int = DEFAULT_MAX_SNAPSHOT_AGE_MS,
-        trusted_peer_keys: tuple[bytes, ...] = (),
-        require_proofs: bool = False,
+        trusted_peer_keys: Sequence[str | bytes],
+        quorum: int = 1,
         clock: Callable[[], int] = now_ms,
         state_path: Path | None = None,
     ) -> None:
@@ -338,8 +321,12 @@ class VehicleAgent:
         self.did = "did:amc:vin:" + vin
         self.key = key
         self.max_snapshot_age_ms = max_snapshot_age_ms
-        self.trusted_peer_keys = trusted_peer_keys
-        self.require_proofs = require_proofs
+        self.trusted_peer_keys = [
+            k.hex() if isinstance(k, bytes) else str(k).lower() for k in trusted_peer_keys
+        ]
+        if not 1 <= quorum <= len(self.trusted_peer_keys):
+            raise ValueError("the car needs trusted peer keys and a quorum among them")
+        self.quorum = quorum
         self.clock = clock
         self.state_path = state_path
         self.snapshot: Snapshot | None = None
@@ -353,7 +340,7 @@ class VehicleAgent:
     def _load(self, path: Path) -> None:
         data = json.loads(path.read_text())
         if data.get("snapshot"):
-            self.snapshot = Snapshot.from_json(data["snapshot"])
+            self.snapshot = self._verify(data["snapshot"])
         self._challenges = {
             c["nonce"]: Challenge(c["nonce"], c["action"], c["domain"], c["expires_at_ms"])
             for c in data.get("challenges", [])
@@ -367,7 +354,7 @@ class VehicleAgent:
             return
         data = {
             "vin": self.vin,
-            "snapshot": None if self.snapshot is None else self.snapshot.to_json(),
+            "snapshot": None if self.snapshot is None else self.snapshot.raw,
             "challenges": [c.to_json() for c in self._challenges.values()],
             "log": self._log.entries,
             "log_base": self._log_base,
@@ -378,21 +365,25 @@ class VehicleAgent:
         tmp.replace(self.state_path)
 
     # -- snapshot ------------------------------------------------------------------------
-    def install_snapshot(self, data: Mapping[str, Any] | Snapshot) -> Snapshot:
+    def _verify(self, data: Mapping[str, Any]) -> Snapshot:
+        return verify_snapshot(
+            data, vin=self.vin, trusted_peer_keys=self.trusted_peer_keys, quorum=self.quorum
+        )
+
+    def install_snapshot(self, data: Mapping[str, Any]) -> Snapshot:
         """Check and cache a snapshot; keep local log entries the chain does not have yet.
 
         Raises:
             SnapshotError: see :func:`verify_snapshot`.
         """
-        snapshot = data if isinstance(data, Snapshot) else Snapshot.from_json(data)
-        snapshot = verify_snapshot(
-            snapshot,
-            vin=self.vin,
-            trusted_peer_keys=self.trusted_peer_keys,
-            require_proofs=self.require_proofs,
-        )
-        raw_head = snapshot.value(access_log_head_key(self.vin))
-        base = 0 if raw_head is None else msgspec.json.decode(raw_head, type=AccessLogHead).count
+        snapshot = self._verify(data)
+        if self.snapshot is not None and snapshot.height < self.snapshot.height:
+            raise SnapshotError(
+                f"snapshot of height {snapshot.height} is older than the cached one "
+                f"({self.snapshot.height})"
+            )
+        head = snapshot.value(access_log_head_key(self.vin))
+        base = 0 if head is None else msgspec.convert(head, AccessLogHead).count
         self._log.entries = [e for e in self._log.entries if e["seq"] >= base]
         self._log_base = base
         self.snapshot = snapshot
@@ -469,7 +460,6 @@ class VehicleAgent:
             grantee=grantee,
             decided_at_ms=now,
             snapshot_height=None if self.snapshot is None else self.snapshot.height,
-            snapshot_proven=self.snapshot is not None and self.snapshot.proven,
         )
         self._record(decision)
         return decision
@@ -493,10 +483,12 @@ class VehicleAgent:
         def load(did: str) -> Mapping[str, Any] | None:
             if did.startswith("did:amc:org:"):
                 return self._org_document(snapshot, did)
-            raw = snapshot.value(did_record_key(did))
-            if raw is None:
+            value = snapshot.value(did_record_key(did))
+            if value is None:
                 return None
-            return _did_document(msgspec.json.decode(raw, type=DidRecord))
+            resolved = document_from_record(msgspec.convert(value, DidRecord))
+            document: Mapping[str, Any] = resolved["didDocument"]
+            return document
 
         return load
 
@@ -504,10 +496,10 @@ class VehicleAgent:
         org = did[len("did:amc:org:") :]
         methods = []
         prefix = "consortium/key/"
-        for key, raw in snapshot.entries.items():
-            if not key.startswith(prefix) or raw is None:
+        for key, value in snapshot.values.items():
+            if not key.startswith(prefix) or value is None:
                 continue
-            record = msgspec.json.decode(raw, type=KeyRecord)
+            record = msgspec.convert(value, KeyRecord)
             if record.org == org and record.status == "active":
                 multikey = encode_multikey(bytes.fromhex(record.public_key))
                 methods.append(
@@ -552,7 +544,7 @@ class VehicleAgent:
         raw_vehicle = snapshot.value(vehicle_record_key(self.vin))
         if raw_vehicle is None:
             raise _Deny(DenyReason.OWNER, "the snapshot holds no record of this vehicle")
-        vehicle = msgspec.json.decode(raw_vehicle, type=VehicleRecord)
+        vehicle = msgspec.convert(raw_vehicle, VehicleRecord)
         issuer = credential_issuer(grant)
         if issuer != vehicle.owner or subject.get("ownerEpoch") != len(vehicle.owners):
             raise _Deny(
@@ -612,7 +604,7 @@ class VehicleAgent:
                 DenyReason.UNKNOWN_GRANT,
                 "the grant is not registered on chain (as of the car's last refresh)",
             )
-        record = msgspec.json.decode(raw_grant, type=GrantRecord)
+        record = msgspec.convert(raw_grant, GrantRecord)
         if record.digest != sha256(encode_canonical(dict(grant))).hex():
             raise _Deny(DenyReason.UNKNOWN_GRANT, "the grant differs from the one on chain")
         self._check_status(snapshot, grant)
@@ -649,7 +641,8 @@ class VehicleAgent:
                     DenyReason.UNKNOWN_GRANT,
                     f"the car's snapshot does not hold the {purpose} status of this grant",
                 )
-            data = snapshot.value(key) or b""
+            stored = snapshot.value(key)
+            data = b"" if stored is None else base64.b64decode(str(stored))
             if read_bit(data, offset):
                 reason = DenyReason.REVOKED if purpose == "revocation" else DenyReason.SUSPENDED
                 raise _Deny(reason, f"the grant is {reason.value} (status list {url})")

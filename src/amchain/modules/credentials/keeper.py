@@ -3,7 +3,8 @@
 Layout (full keys; see :mod:`.types` for the functions that build them)::
 
     credentials/list/<issuer>/<name>                  StatusListRecord
-    credentials/chunk/<issuer>/<name>/<chunk:05d>     raw bits, CHUNK_BYTES (absent = zeros)
+    credentials/chunk/<issuer>/<name>/<chunk:05d>     bits: a JSON string, base64 of CHUNK_BYTES
+                                                      (absent = zeros)
     credentials/slot/<issuer>/<name>/<index:07d>      the credential id holding that index
     credentials/cred/<credential id>                  CredentialRecord
     credentials/grant/<VIN>/<grant id>                GrantRecord
@@ -12,6 +13,8 @@ Layout (full keys; see :mod:`.types` for the functions that build them)::
 """
 
 from __future__ import annotations
+
+import base64
 
 from amchain.ledger import StateReader, StateWriter
 from amchain.modules.base import decode_record, encode_record
@@ -49,13 +52,18 @@ def write_status_list(state: StateWriter, record: StatusListRecord) -> None:
 def read_chunk(state: StateReader, issuer: str, name: str, chunk: int) -> bytes:
     """Return one chunk of a list's bits (all zeros if never written)."""
     raw = state.get(chunk_key(issuer, name, chunk))
-    return EMPTY_CHUNK if raw is None else raw
+    return EMPTY_CHUNK if raw is None else decode_chunk(decode_record(raw, str))
 
 
 def write_chunk(state: StateWriter, issuer: str, name: str, chunk: int, data: bytes) -> None:
     """Store one chunk of a list's bits (exactly CHUNK_BYTES)."""
     assert len(data) == CHUNK_BYTES
-    state.set(chunk_key(issuer, name, chunk), data)
+    state.set(chunk_key(issuer, name, chunk), encode_record(base64.b64encode(data).decode()))
+
+
+def decode_chunk(text: str) -> bytes:
+    """Return the bits of a stored chunk (its JSON string is base64 of CHUNK_BYTES)."""
+    return base64.b64decode(text, validate=True)
 
 
 def read_slot(state: StateReader, issuer: str, name: str, index: int) -> str | None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import msgspec
 
+from amchain.modules.identity.documents import did_record_state_key
+from amchain.modules.vehicles.history import vehicle_record_state_key
 from amchain.vc import DEFAULT_LIST_BITS
 
 __all__ = [
@@ -222,11 +224,11 @@ def access_log_head_key(vin: str) -> str:
 
 
 def vehicle_record_key(vin: str) -> str:
-    return f"vehicles/v/{vin}"
+    return vehicle_record_state_key(vin)
 
 
 def did_record_key(did: str) -> str:
-    return f"identity/did/{did}"
+    return did_record_state_key(did)
 
 
 def org_key_record_key(public_key_hex: str) -> str:
