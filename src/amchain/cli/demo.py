@@ -103,6 +103,7 @@ class Demo:
     async def produce_vehicle(self, index: int) -> DemoVehicle:
         wmi, make, model, region = CATALOGUE[index % len(CATALOGUE)]
         model_year = 2020 + secrets.randbelow(6)
+        car_key = KeyPair.generate()  # the on-board unit's key
         for _attempt in range(5):
             vin = make_vin(wmi, model_year)
             try:
@@ -113,13 +114,15 @@ class Demo:
                     model=model,
                     model_year=model_year,
                     plant=f"{wmi}-plant",
-                    vehicle_key=KeyPair.generate().public_key,
+                    vehicle_key=car_key.public_key,
                 )
                 break
             except ApiError as exc:
                 if exc.codespace == "vehicles" and exc.code == 2:  # duplicate VIN: new serial
                     continue
                 raise
+        with contextlib.suppress(KeystoreError, OSError):  # `amchain vehicle unlock` uses it
+            Keystore(self.keystore.path.parent).add(f"vehicle-{vin}", car_key)
         owner = await self.new_person()
         car = DemoVehicle(vin=vin, owner=owner, odometer_km=5 + secrets.randbelow(40))
         await self.event(
