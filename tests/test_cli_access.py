@@ -41,7 +41,7 @@ def unlock(up: UpProcess, vin: str, *extra: str) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
-def test_courier_journey_with_a_simulated_car(start_up) -> None:  # type: ignore[no-untyped-def]
+def test_courier_journey_with_a_simulated_car(start_up) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     up: UpProcess = start_up("--demo", "--demo-vehicles", "1")
     vin, owner = _demo_car(up)
     ok(run_cli(up, "did", "create", "--as", "dealer", "--name", "courier"))
@@ -131,7 +131,7 @@ def test_courier_journey_with_a_simulated_car(start_up) -> None:  # type: ignore
     assert "denied: owner" in ok(run_cli(up, "access", "list", vin))
 
 
-def test_vc_issue_verify_revoke(start_up, vectors_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_vc_issue_verify_revoke(start_up, vectors_dir: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     up: UpProcess = start_up()
     vin = "1HGCM82633A004352"
     ok(
