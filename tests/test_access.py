@@ -232,3 +232,35 @@ def test_the_car_refuses_a_snapshot_with_a_forged_owner(world: World) -> None:
     vehicle["value"]["owner"] = world.courier.did
     with pytest.raises(SnapshotError, match="proof does not match"):
         world.car.install_snapshot(snapshot)
+
+
+def test_api_issue_verify_and_publish_a_status_list(world: World) -> None:
+    oem = Signer.for_org(world.node.key("oem"), "oem")
+    credential, result = world.client.credentials.issue(
+        oem, "VehicleBirthCertificate", vin=world.vin
+    )
+    assert result.committed
+    verdict = world.client.credentials.verify_on_node(credential)
+    assert verdict["verified"] and verdict["issuer"] == "did:amc:org:oem"
+    anchored = world.client.credentials.get(credential["id"])
+    assert anchored["credential"] == credential and anchored["record"]["subject"].endswith(
+        world.vin
+    )
+    world.client.credentials.revoke(oem, credential["id"])
+    assert world.client.credentials.verify_on_node(credential)["reason"] == "revoked"
+    url, index = (
+        credential["credentialStatus"][0]["statusListCredential"],
+        int(credential["credentialStatus"][0]["statusListIndex"]),
+    )
+    listed = world.node.get(f"/v1/credentials/status-lists/{url}").json()
+    assert listed["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
+    from amchain.vc import decode_encoded_list, read_bit
+
+    bits = decode_encoded_list(listed["credentialSubject"]["encodedList"])
+    assert len(bits) * 8 == 131_072 and read_bit(bits, index)
+    proven = world.node.get("/v1/credentials/status", list=url, index=index, proof="true").json()
+    assert proven["value"] is True and proven["proof"]["kind"] == "state"
+    from amchain.sdk.light import LightClient
+
+    light = LightClient(trusted_peers=[world.client.status().node_key], quorum=1)
+    assert light.verify_bundle(proven["proof"]).facts["key"] == proven["chunk"]["key"]
