@@ -28,13 +28,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from amchain.crypto import KeyPair, encode_multikey  # noqa: E402
-from amchain.ledger import MemoryState, Overlay  # noqa: E402
-from amchain.modules import credentials  # noqa: E402
-from amchain.modules.base import KeyStanding, KeyStatus, TxContext  # noqa: E402
-from amchain.modules.credentials import keeper  # noqa: E402
-from amchain.modules.credentials.types import StatusListRecord  # noqa: E402
-from amchain.vc import (  # noqa: E402
+from amchain.crypto import KeyPair, encode_multikey
+from amchain.ledger import MemoryState, Overlay
+from amchain.modules import credentials
+from amchain.modules.base import KeyStanding, KeyStatus, TxContext
+from amchain.modules.credentials import keeper
+from amchain.modules.credentials.types import StatusListRecord
+from amchain.vc import (
     CHUNK_BITS,
     birth_certificate,
     create_proof,
@@ -72,19 +72,33 @@ def issue_and_verify(ops: int) -> tuple[list[float], list[float]]:
     method = f"{issuer}#{encode_multikey(key.public_key)}"
     document = {
         "id": issuer,
-        "verificationMethod": [{"id": method, "type": "Multikey", "controller": issuer,
-                                "publicKeyMultibase": encode_multikey(key.public_key)}],
+        "verificationMethod": [
+            {
+                "id": method,
+                "type": "Multikey",
+                "controller": issuer,
+                "publicKeyMultibase": encode_multikey(key.public_key),
+            }
+        ],
         "assertionMethod": [method],
-    }  # fmt: skip
+    }
     now = time.time_ns() // 1_000_000
 
     def issue() -> dict[str, Any]:
         draft = birth_certificate(
-            credential_id=f"urn:uuid:{uuid.uuid4()}", issuer=issuer, vin=VIN, make="Honda",
-            model="Accord", model_year=2003, plant="Marysville", valid_from=format_datetime(now),
-            status=[status_entry(list_url(issuer, "revocation"), 4242, "revocation"),
-                    status_entry(list_url(issuer, "suspension"), 4242, "suspension")],
-        )  # fmt: skip
+            credential_id=f"urn:uuid:{uuid.uuid4()}",
+            issuer=issuer,
+            vin=VIN,
+            make="Honda",
+            model="Accord",
+            model_year=2003,
+            plant="Marysville",
+            valid_from=format_datetime(now),
+            status=[
+                status_entry(list_url(issuer, "revocation"), 4242, "revocation"),
+                status_entry(list_url(issuer, "suspension"), 4242, "suspension"),
+            ],
+        )
         return create_proof(draft, key, verification_method=method)
 
     issued = issue()
@@ -104,18 +118,28 @@ def issue_and_verify(ops: int) -> tuple[list[float], list[float]]:
 
 
 def car_decisions(n: int) -> list[float]:
+    from tests.support import start_node
+
     from amchain.sdk import Client, Signer
     from amchain.sdk.credentials import sign_presentation_as
     from amchain.sdk.vehicle_agent import VehicleAgent
-    from tests.support import start_node
 
-    with tempfile.TemporaryDirectory() as tmp, start_node(Path(tmp)) as node, \
-            Client(node.url) as client:  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        start_node(Path(tmp)) as node,
+        Client(node.url) as client,
+    ):
         oem = Signer.for_org(node.key("oem"), "oem")
         dealer = Signer.for_org(node.key("dealer"), "dealer")
         car_key = KeyPair.generate()
-        client.vehicles.register(oem, vin=VIN, make="Honda", model="Accord", model_year=2003,
-                                 vehicle_key=car_key.public_key)  # fmt: skip
+        client.vehicles.register(
+            oem,
+            vin=VIN,
+            make="Honda",
+            model="Accord",
+            model_year=2003,
+            vehicle_key=car_key.public_key,
+        )
         owner, courier = Signer(KeyPair.generate()), Signer(KeyPair.generate())
         for person in (owner, courier):
             client.identity.create_did(dealer, person)
@@ -129,8 +153,9 @@ def car_decisions(n: int) -> list[float]:
     samples = []
     for _ in range(n):
         challenge = agent.challenge("trunk")
-        vp = sign_presentation_as(courier, [grant], challenge=challenge.nonce,
-                                  domain=challenge.domain)  # fmt: skip
+        vp = sign_presentation_as(
+            courier, [grant], challenge=challenge.nonce, domain=challenge.domain
+        )
         start = time.perf_counter()
         decision = agent.decide(vp)
         samples.append((time.perf_counter() - start) * 1000)
@@ -174,13 +199,22 @@ def revocation_touch(population: int) -> dict[str, int]:
     state = MemoryState()
     key = KeyPair.generate()
     assert consortium.SPEC.init_genesis is not None
-    consortium.SPEC.init_genesis(state, consortium.ConsortiumGenesis(organisations=[
-        consortium.GenesisOrganisation(id="oem", name="OEM", roles=["oem"],
-                                       admin_keys=[key.public_key.hex()])]))  # fmt: skip
+    consortium.SPEC.init_genesis(
+        state,
+        consortium.ConsortiumGenesis(
+            organisations=[
+                consortium.GenesisOrganisation(
+                    id="oem", name="OEM", roles=["oem"], admin_keys=[key.public_key.hex()]
+                )
+            ]
+        ),
+    )
     issuer, name = "did:amc:org:oem", "revocation"
     keeper.write_status_list(
-        state, StatusListRecord(issuer=issuer, name=name, purpose="revocation", size=131_072,
-                                created_height=1)  # fmt: skip
+        state,
+        StatusListRecord(
+            issuer=issuer, name=name, purpose="revocation", size=131_072, created_height=1
+        ),
     )
     # 100,000 issued credentials, one in ten already revoked, spread over the whole list
     chunks: dict[int, bytes] = {}
@@ -195,12 +229,17 @@ def revocation_touch(population: int) -> dict[str, int]:
     target = next((i * 7919) % 131_072 for i in range(1, population) if i % 10)
     counting = CountingState(state)
     standing = KeyStanding(status=KeyStatus.ACTIVE, org="oem", roles=("oem",))
-    ctx = TxContext(chain_id="bench", height=2, time_ms=0, tx_hash="00" * 32,
-                    signers=(key.public_key,), standings=(standing,),
-                    state=Overlay(counting))  # fmt: skip
+    ctx = TxContext(
+        chain_id="bench",
+        height=2,
+        time_ms=0,
+        tx_hash="00" * 32,
+        signers=(key.public_key,),
+        standings=(standing,),
+        state=Overlay(counting),
+    )
     credentials.SPEC.messages["set_status"].handler(
-        ctx, credentials.SetStatusArgs(status_list=list_url(issuer, name), index=target,
-                                       value=True)  # fmt: skip
+        ctx, credentials.SetStatusArgs(status_list=list_url(issuer, name), index=target, value=True)
     )
     overlay = ctx.state
     assert isinstance(overlay, Overlay)
@@ -234,8 +273,10 @@ def main() -> None:
     print(f"verify (proof, issuer, window, schema, status): {summary(verify)}")
     print(f"car offline decision:                       {summary(car_decisions(args.decisions))}")
     touch = revocation_touch(args.population)
-    print("revoke one credential in a list of "
-          f"{touch['population']:,} credentials ({touch['list_bits']:,} bits):")  # fmt: skip
+    print(
+        "revoke one credential in a list of "
+        f"{touch['population']:,} credentials ({touch['list_bits']:,} bits):"
+    )
     for key, value in touch.items():
         print(f"  {key:28s} {value:,}")
 
