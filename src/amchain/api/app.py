@@ -484,7 +484,9 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             "as_of_height": bundle["height"],
         }
         if proof:
-            body["proof"] = bundle
+            # The answer is itself the bundle (its events are the proven ones): `amchain
+            # verify` checks it as saved; summary and flags are for display, not proven.
+            body.update(bundle)
         return _json(body)
 
     app.include_router(credentials_router(node))

@@ -192,7 +192,7 @@ class LightClient:
                 ProofCode.WRONG_CHAIN,
                 f"the commit record is for chain {record.chain_id!r}, not {self.chain_id!r}",
             )
-        valid, invalid, _untrusted = check_commit_signatures(certificate, self.trusted_peers)
+        valid, invalid, untrusted = check_commit_signatures(certificate, self.trusted_peers)
         if invalid:
             raise ProofError(
                 ProofCode.BAD_SIGNATURE,
@@ -200,10 +200,16 @@ class LightClient:
                 f"record of height {record.height}: it is forged, or the record was altered",
             )
         if len(valid) < self.quorum:
+            others = (
+                f" (also signed by {len(untrusted)} key(s) you do not trust: "
+                f"{', '.join(k[:16] + '…' for k in untrusted[:3])})"
+                if untrusted
+                else ""
+            )
             raise ProofError(
                 ProofCode.NOT_ENOUGH_SIGNATURES,
                 f"the commit record of height {record.height} is signed by {len(valid)} "
-                f"trusted peer(s); {self.quorum} are required",
+                f"trusted peer(s); {self.quorum} are required{others}",
             )
         return valid
 
