@@ -44,6 +44,9 @@ def unlock(up: UpProcess, vin: str, *extra: str) -> tuple[int, str]:
 def test_courier_journey_with_a_simulated_car(start_up) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     up: UpProcess = start_up("--demo", "--demo-vehicles", "1")
     vin, owner = _demo_car(up)
+    # the OEM issued the car's birth certificate at registration; anyone can verify it
+    certificate = up.data_dir / "credentials" / f"{vin}-birth-certificate.json"
+    assert "✔ verified" in ok(run_cli(up, "vc", "verify", str(certificate)))
     ok(run_cli(up, "did", "create", "--as", "dealer", "--name", "courier"))
 
     # the owner grants the courier the trunk for two hours

@@ -1,17 +1,20 @@
 """``amchain up --demo``: simulated vehicle traffic against the node's own API.
 
 Acting as the keystore's organisations (oem, dealer, service_center, insurer, registry), it
-produces vehicles with valid VINs, sells them to people (DIDs sponsored by the dealer),
-registers, services and repairs them, reports accidents and claims, transfers some between
-people (both sign), opens one recall, and makes exactly one odometer rollback attempt,
-which the chain refuses and keeps on record. Then a slow trickle of readings continues until
-the server stops, so an explorer sees blocks arrive. Refusals never stop the server.
+produces vehicles with valid VINs (their on-board keys kept in the keystore as
+``vehicle-<VIN>``, their birth certificates issued as credentials), sells them to people
+(DIDs sponsored by the dealer), registers, services and repairs them, reports accidents and
+claims, transfers some between people (both sign), opens one recall, and makes exactly one
+odometer rollback attempt, which the chain refuses and keeps on record. Then a slow trickle
+of readings continues until the server stops, so an explorer sees blocks arrive. Refusals
+never stop the server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -123,6 +126,7 @@ class Demo:
                 raise
         with contextlib.suppress(KeystoreError, OSError):  # `amchain vehicle unlock` uses it
             Keystore(self.keystore.path.parent).add(f"vehicle-{vin}", car_key)
+        await self.birth_certificate(vin)
         owner = await self.new_person()
         car = DemoVehicle(vin=vin, owner=owner, odometer_km=5 + secrets.randbelow(40))
         await self.event(
@@ -216,6 +220,19 @@ class Demo:
             },
         )
         return car
+
+    async def birth_certificate(self, vin: str) -> None:
+        """The OEM issues the vehicle's birth certificate (a VC anchored on chain) and hands
+        it over as a file: ``<data dir>/credentials/<VIN>-birth-certificate.json``."""
+        credential, _ = await self.client.credentials.issue(
+            self.orgs["oem"], "VehicleBirthCertificate", vin=vin
+        )
+        with contextlib.suppress(OSError):
+            folder = self.keystore.path.parent / "credentials"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{vin}-birth-certificate.json").write_text(
+                json.dumps(credential, indent=2) + "\n"
+            )
 
     async def recall(self) -> None:
         car = self.vehicles[0]
