@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import amchain
 from amchain.api.browse import browse_router
+from amchain.api.credentials import credentials_router
 from amchain.api.problems import (
     PROBLEM_MEDIA_TYPE,
     ApiProblem,
@@ -490,6 +491,7 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
         return _json(body)
 
     app.include_router(browse_router(node))
+    app.include_router(credentials_router(node))
 
     # -- event stream ---------------------------------------------------------------------
     @app.get(

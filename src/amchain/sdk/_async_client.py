@@ -26,6 +26,7 @@ from amchain.sdk._base import (
     submit_request,
     wrap_transport_error,
 )
+from amchain.sdk._credentials import AsyncCredentials
 from amchain.sdk._helpers import AsyncConsortium, AsyncIdentity, AsyncVehicles
 from amchain.sdk._models import BlockEvent, NodeStatus, SubmitResult, TxInfo
 
@@ -57,6 +58,7 @@ class AsyncClient:
         self._chain_id: str | None = None
         self.vehicles = AsyncVehicles(self)
         self.identity = AsyncIdentity(self)
+        self.credentials = AsyncCredentials(self)
         self.consortium = AsyncConsortium(self)
 
     # -- lifecycle ---------------------------------------------------------------------

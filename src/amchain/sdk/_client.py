@@ -26,6 +26,7 @@ from amchain.sdk._base import (
     submit_request,
     wrap_transport_error,
 )
+from amchain.sdk._credentials import Credentials
 from amchain.sdk._helpers import Consortium, Identity, Vehicles
 from amchain.sdk._models import BlockEvent, NodeStatus, SubmitResult, TxInfo
 
@@ -57,6 +58,7 @@ class Client:
         self._chain_id: str | None = None
         self.vehicles = Vehicles(self)
         self.identity = Identity(self)
+        self.credentials = Credentials(self)
         self.consortium = Consortium(self)
 
     # -- lifecycle ---------------------------------------------------------------------
