@@ -21,6 +21,15 @@ from amchain.ledger.blocks import (
 )
 from amchain.ledger.errors import BlockCode, BlockError, LedgerError, TxCode, TxError
 from amchain.ledger.merkle import compute_merkle_proof, compute_merkle_root, verify_merkle_proof
+from amchain.ledger.proofs import (
+    CommitCertificate,
+    CommitSignature,
+    StateEntry,
+    TxInclusion,
+    check_commit_signatures,
+    encode_state_value,
+    make_commit_certificate,
+)
 from amchain.ledger.state import MemoryState, Overlay, StateReader, StateWriter
 from amchain.ledger.state_tree import (
     EMPTY_SUBTREE,
@@ -66,7 +75,9 @@ __all__ = [
     "BlockCode",
     "BlockError",
     "BlockHeader",
+    "CommitCertificate",
     "CommitRecord",
+    "CommitSignature",
     "Event",
     "LedgerError",
     "MemoryState",
@@ -75,6 +86,7 @@ __all__ = [
     "Receipt",
     "SignedCommit",
     "SignedTxWire",
+    "StateEntry",
     "StateProof",
     "StateReader",
     "StateTreeError",
@@ -86,8 +98,10 @@ __all__ = [
     "TxBody",
     "TxCode",
     "TxError",
+    "TxInclusion",
     "apply_state_updates",
     "build_transaction",
+    "check_commit_signatures",
     "compute_block_hash",
     "compute_merkle_proof",
     "compute_merkle_root",
@@ -101,9 +115,11 @@ __all__ = [
     "decode_transaction",
     "decode_transaction_bytes",
     "encode_state_proof",
+    "encode_state_value",
     "hash_key",
     "make_block_header",
     "make_body",
+    "make_commit_certificate",
     "prove_state_key",
     "sign_commit_record",
     "sign_transaction",

@@ -372,24 +372,25 @@ class Node:
             *(loop.run_in_executor(self._admission_pool, self._admit_chunk, c) for c in chunks)
         )
         outcomes: list[SubmitOutcome] = [SubmitOutcome(index=i) for i in range(len(values))]
-        for chunk_result in results:
-            for index, tx, error in chunk_result:
-                outcome = outcomes[index]
-                if tx is None:
-                    outcome.error = error  # type: ignore[assignment]
-                    continue
-                outcome.tx_hash = tx.hash_hex
-                try:
-                    if self._orderer.add(tx):
-                        outcome.accepted = True
-                    else:
-                        outcome.error = TxError(
-                            TxCode.REPLAYED,
-                            f"transaction {tx.hash_hex} was already submitted; "
-                            "it is not applied twice",
-                        )
-                except MempoolFull as exc:
-                    raise NodeUnavailable(str(exc)) from exc
+        # Queue in submission order, whatever order the admission workers finished in: a
+        # batch of dependent transactions (odometer readings, say) executes as it was sent.
+        admitted = sorted((item for chunk in results for item in chunk), key=lambda r: r[0])
+        for index, tx, error in admitted:
+            outcome = outcomes[index]
+            if tx is None:
+                outcome.error = error  # type: ignore[assignment]
+                continue
+            outcome.tx_hash = tx.hash_hex
+            try:
+                if self._orderer.add(tx):
+                    outcome.accepted = True
+                else:
+                    outcome.error = TxError(
+                        TxCode.REPLAYED,
+                        f"transaction {tx.hash_hex} was already submitted; it is not applied twice",
+                    )
+            except MempoolFull as exc:
+                raise NodeUnavailable(str(exc)) from exc
         return outcomes
 
     async def wait_for_commit(self, tx_hash: bytes, timeout_s: float) -> StoredTx | None:
