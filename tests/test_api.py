@@ -203,6 +203,32 @@ def test_many_transactions_from_one_signer_can_be_in_flight_at_once(node, vehicl
     assert [r["status"] for r in results] == ["committed"] * 20
 
 
+def test_a_batch_is_executed_in_the_order_it_was_sent(node) -> None:
+    # Large enough to be admitted by several threads; any reordering would make a reading
+    # look like a rollback.
+    vin = valid_vin("1HGCM8263A104399")
+    register = node.tx(
+        [node.key("oem")],
+        "vehicles",
+        "register_vehicle",
+        {"vin": vin, "make": "Honda", "model": "Accord", "model_year": 2003},
+    )
+    readings = [odometer_tx(node, 1000 + 10 * i, vin=vin) for i in range(300)]
+    response = httpx.post(
+        f"{node.url}/v1/txs",
+        json={"txs": [t.to_wire() for t in [register, *readings]]},
+        params={"wait": "commit"},
+        timeout=60,
+    )
+    assert response.status_code == 202
+    results = response.json()["results"]
+    assert all(r["status"] == "committed" and r["receipt"]["ok"] for r in results), [
+        r.get("receipt", r) for r in results if not r.get("receipt", {}).get("ok")
+    ][:3]
+    history = node.get(f"/v1/vehicles/{vin}/history").json()
+    assert [e["odometer_km"] for e in history["events"][1:]] == [1000 + 10 * i for i in range(300)]
+
+
 def test_unknown_signer_is_refused(node, vehicle) -> None:
     stranger = KeyPair.generate()
     tx = node.tx(

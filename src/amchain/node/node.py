@@ -362,7 +362,9 @@ class Node:
         loop = asyncio.get_running_loop()
         items = list(enumerate(values))
         workers = max(1, min(self.config.admission_threads, len(items) // 64 or 1))
-        chunks = [items[i::workers] for i in range(workers)]
+        # Contiguous chunks, queued in order below: a batch keeps its order in the block.
+        size = -(-len(items) // workers)
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
         results = await asyncio.gather(
             *(loop.run_in_executor(self._admission_pool, self._admit_chunk, c) for c in chunks)
         )
