@@ -1,4 +1,4 @@
-"""The ``amchain`` command: node, keys, DIDs, vehicles, transactions."""
+"""The ``amchain`` command: node, keys, DIDs, vehicles, transactions, benchmarks."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
+from amchain.cli._bench import bench
 from amchain.cli._common import (
     DataDirOpt,
     JsonOpt,
@@ -47,6 +48,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(did_app, name="did")
 app.add_typer(vehicle_app, name="vehicle")
 app.add_typer(tx_app, name="tx")
+app.command("bench")(bench)
 
 AsOpt = Annotated[str, typer.Option("--as", help="Keystore name of the signing key.")]
 
