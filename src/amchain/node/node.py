@@ -82,6 +82,7 @@ class CommittedBlock:
     hash: str
     time_ms: int
     receipts: list[Receipt] = field(default_factory=list)
+    txs: list[Transaction] = field(default_factory=list)
 
 
 class NodeUnavailable(RuntimeError):
@@ -111,7 +112,7 @@ class Node:
         )
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="block-writer")
         self._head = self._load_head()
-        self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
+        self._waiters: dict[bytes, list[asyncio.Future[StoredTx | None]]] = {}
         self._subscribers: set[asyncio.Queue[CommittedBlock]] = set()
         self._dropped: dict[bytes, TxError] = {}
         self._orderer: SoloOrderer | None = None
@@ -221,7 +222,7 @@ class Node:
             meta=meta,
         )
         self._head = Head(header.height, block_hash.hex(), header.time_ms, state_root)
-        return CommittedBlock(header.height, block_hash.hex(), header.time_ms, receipts)
+        return CommittedBlock(header.height, block_hash.hex(), header.time_ms, receipts, txs)
 
     def _produce_block(
         self, batch: list[Transaction]
@@ -268,10 +269,22 @@ class Node:
         self._dropped.update(dropped)
         if len(self._dropped) > 100_000:
             self._dropped.clear()
+        # Waiters hear the receipt from the block just committed (no database read);
+        # a transaction dropped from the block resolves to None.
+        position = {tx.hash: i for i, tx in enumerate(block.txs)}
         for tx in batch:
-            for fut in self._waiters.pop(tx.hash, []):
+            waiters = self._waiters.pop(tx.hash, None)
+            if not waiters:
+                continue
+            i = position.get(tx.hash)
+            stored = (
+                None
+                if i is None
+                else StoredTx(tx.hash_hex, block.height, i, tx.canonical, block.receipts[i])
+            )
+            for fut in waiters:
                 if not fut.done():
-                    fut.set_result(None)
+                    fut.set_result(stored)
         for queue in list(self._subscribers):
             try:
                 queue.put_nowait(block)
@@ -390,23 +403,23 @@ class Node:
         return outcomes
 
     async def wait_for_commit(self, tx_hash: bytes, timeout_s: float) -> StoredTx | None:
-        """Wait until the transaction is committed (or ``timeout_s`` passes); None on timeout."""
-        stored = self.store.get_tx(tx_hash)
-        if stored is not None:
-            return stored
+        """Wait until the transaction is committed (or ``timeout_s`` passes); None on timeout
+        or if it was dropped from its block."""
+        # The event loop is the only thread that resolves waiters, so a transaction the
+        # orderer knows now is still to be committed: wait for its block without reading
+        # the database. Only a transaction it does not know may already be committed.
         if self._orderer is None or not self._orderer.knows(tx_hash):
-            return None
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            return self.store.get_tx(tx_hash)
+        fut: asyncio.Future[StoredTx | None] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(tx_hash, []).append(fut)
         try:
-            await asyncio.wait_for(fut, timeout_s)
+            return await asyncio.wait_for(fut, timeout_s)
         except TimeoutError:
             return None
         finally:
             waiters = self._waiters.get(tx_hash)
             if waiters and fut in waiters:
                 waiters.remove(fut)
-        return self.store.get_tx(tx_hash)
 
     def subscribe(self, maxsize: int = 1024) -> asyncio.Queue[CommittedBlock]:
         queue: asyncio.Queue[CommittedBlock] = asyncio.Queue(maxsize=maxsize)
