@@ -56,9 +56,9 @@ def _produce(node: Node, txs: list[Transaction]) -> tuple[float, float]:
             proposer=node.node_key.public_key,
         )
         t0 = time.thread_time()
-        result = execute_block(
-            node.registry, node.store.writer_state(), header, block, head.state_root
-        )
+        # as Node._produce_block does: committed state through the producer's read cache
+        state = node._state_cache.reader(node.store.writer_state())
+        result = execute_block(node.registry, state, header, block, head.state_root)
         t1 = time.thread_time()
         node._commit(
             header,
@@ -68,6 +68,7 @@ def _produce(node: Node, txs: list[Transaction]) -> tuple[float, float]:
             [(e.kind, e.value, e.tx_index) for e in result.index],
             state_root=result.state_root,
         )
+        node._state_cache.apply(result.write_set)
         t2 = time.thread_time()
         bad = [r for r in result.receipts if not r.ok]
         if bad:

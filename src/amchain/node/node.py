@@ -39,6 +39,7 @@ from amchain.ledger import (
     sign_commit_record,
     validate_transaction_window,
 )
+from amchain.node.cache import StateCache
 from amchain.node.config import NodeConfig
 from amchain.node.devnet import create_dev_chain, load_node_key
 from amchain.runtime import (
@@ -112,6 +113,7 @@ class Node:
         )
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="block-writer")
         self._head = self._load_head()
+        self._state_cache = StateCache(config.state_cache_entries)
         self._waiters: dict[bytes, list[asyncio.Future[StoredTx | None]]] = {}
         self._subscribers: set[asyncio.Queue[CommittedBlock]] = set()
         self._dropped: dict[bytes, TxError] = {}
@@ -233,7 +235,7 @@ class Node:
         valid: list[Transaction] = []
         dropped: dict[bytes, TxError] = {}
         seen: set[bytes] = set()
-        writer = self.store.writer_state()
+        writer = self._state_cache.reader(self.store.writer_state())
         for tx in batch:
             try:
                 validate_transaction_window(tx, chain_id=self.chain_id, now_ms=block_time_ms)
@@ -261,6 +263,7 @@ class Node:
             [(e.kind, e.value, e.tx_index) for e in result.index],
             state_root=result.state_root,
         )
+        self._state_cache.apply(result.write_set)
         return block, dropped
 
     async def _produce(self, batch: list[Transaction]) -> None:
