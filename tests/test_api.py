@@ -13,7 +13,7 @@ from amchain.crypto import KeyPair
 from amchain.ledger import TxCode
 from amchain.modules.consortium import ConsortiumCode
 from amchain.modules.vehicles import VehiclesCode, compute_vin_check_digit
-from tests.support import RunningNode
+from tests.support import RunningNode, start_node
 
 VIN = "1HGCM82633A004352"
 SMALL_ORDER_KEY = bytes.fromhex("0100000000000000000000000000000000000000000000000000000000000000")
@@ -37,6 +37,14 @@ def assert_problem(response: httpx.Response, status: int, codespace: str, code: 
 
 def assert_not_stored(node: RunningNode, tx_hash: str) -> None:
     assert node.get(f"/v1/txs/{tx_hash}").status_code == 404
+
+
+@pytest.fixture(scope="module", params=["threads", "processes"])
+def node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Every API behaviour holds with admission in threads and in worker processes."""
+    processes = 2 if request.param == "processes" else 0
+    with start_node(tmp_path_factory.mktemp("node"), admission_processes=processes) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

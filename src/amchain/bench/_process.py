@@ -147,6 +147,14 @@ class NodeProcess:
         """User + system CPU time the node process has used so far (all its threads)."""
         return process_cpu_seconds(self.pid)
 
+    def worker_cpu_seconds(self) -> float:
+        """CPU time of the node's child processes (its admission workers), still running."""
+        return sum(process_cpu_seconds(child) for child in child_pids(self.pid))
+
+    def worker_peak_rss_bytes(self) -> int:
+        """Sum of the peak RSS of the node's child processes."""
+        return sum(process_peak_rss_bytes(child) for child in child_pids(self.pid))
+
     def peak_rss_bytes(self) -> int:
         """The node process's peak resident set size so far (``VmHWM``)."""
         return process_peak_rss_bytes(self.pid)
@@ -169,3 +177,18 @@ def process_peak_rss_bytes(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def child_pids(pid: int) -> list[int]:
+    """Pids of the live child processes of ``pid`` (Linux ``/proc``)."""
+    children: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(entry.name))
+    return children

@@ -1,6 +1,8 @@
 """Sample the node with py-spy during a run and say where its time goes.
 
-``py-spy record --format raw`` writes one line per distinct stack (``frame;frame;... count``).
+``py-spy record --gil --format raw`` samples only the thread holding the GIL (the node's
+scarce resource: everything but libsodium and SQLite holds it) and writes one line per
+distinct stack (``frame;frame;... count``).
 The summary groups samples by the stage of a transaction's life they belong to (the first
 matching function on the stack) and lists the hottest functions by own time.
 """

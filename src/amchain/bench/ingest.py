@@ -102,6 +102,7 @@ def _client_main(
     codes: Counter[str] = Counter()
     kinds_ok: Counter[str] = Counter()
     started = time.monotonic()
+    cpu_started = time.process_time()
     ran_out = True
     with Client(url, timeout=120) as client:
         for batch in batches:
@@ -130,6 +131,7 @@ def _client_main(
             "client": index,
             "started": started,
             "ended": time.monotonic(),
+            "cpu_s": time.process_time() - cpu_started,
             "latencies": latencies,
             "counts": dict(counts),
             "codes": dict(codes),
@@ -200,12 +202,15 @@ def run_ingest(options: IngestOptions, *, data_dir: Path | None = None) -> Repor
         signing_s = time.monotonic() - signing_started
         db_before = node.db_bytes()
         cpu_before = node.cpu_seconds()
+        workers_before = node.worker_cpu_seconds()
         recorder = None
         if options.profile is not None:
             recorder = start_recording(node.pid, options.profile, options.duration_s)
         go.set()
         results = collect(out, procs)
         cpu_used = node.cpu_seconds() - cpu_before
+        workers_used = node.worker_cpu_seconds() - workers_before
+        workers_rss = node.worker_peak_rss_bytes()
         for p in procs:
             p.join(timeout=30)
         if recorder is not None:
@@ -247,7 +252,28 @@ def run_ingest(options: IngestOptions, *, data_dir: Path | None = None) -> Repor
     report.add(
         "node CPU utilisation", cpu_used / elapsed if elapsed else None, "cores", "of the node"
     )
+    report.add(
+        "admission workers CPU per transaction",
+        workers_used / ok * 1e6 if ok else None,
+        "µs",
+        f"the node's worker processes, {workers_used:.1f} s over the run",
+    )
+    clients_cpu = sum(r["cpu_s"] for r in results)
+    report.add(
+        "client CPU per transaction",
+        clients_cpu / ok * 1e6 if ok else None,
+        "µs",
+        "SDK submission in the client processes (signing was before the run)",
+    )
+    total_cpu = cpu_used + workers_used + clients_cpu
+    report.add(
+        "machine CPU per transaction",
+        total_cpu / ok * 1e6 if ok else None,
+        "µs",
+        "node + workers + clients: on an idle machine, cores / this bounds the rate",
+    )
     report.add("node peak RSS", peak_rss / 2**20, "MiB", "VmHWM of the node process")
+    report.add("workers peak RSS", workers_rss / 2**20, "MiB", "sum over admission workers")
     report.add(
         "database growth per transaction",
         (db_after - db_before) / ok if ok else None,

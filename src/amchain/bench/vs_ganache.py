@@ -246,9 +246,7 @@ def run_amchain_side(options: VsGanacheOptions, report: Report) -> float:
         pending: list[threading.Thread] = []
         committed = [0]
         lock = threading.Lock()
-        chunks = [
-            transfers[i : i + options.batch] for i in range(0, len(transfers), options.batch)
-        ]
+        chunks = [transfers[i : i + options.batch] for i in range(0, len(transfers), options.batch)]
 
         def sender(mine: list[list[Any]]) -> None:
             with Client(node.url, timeout=120) as own:

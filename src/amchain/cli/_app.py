@@ -81,11 +81,27 @@ def up(
     demo_vehicles: Annotated[
         int, typer.Option("--demo-vehicles", min=1, max=10_000, help="Vehicles the demo makes.")
     ] = 12,
+    admission_processes: Annotated[
+        int | None,
+        typer.Option(
+            "--admission-processes",
+            min=0,
+            help="Worker processes that parse and check transactions (default: one per core; "
+            "0: threads in the node process).",
+        ),
+    ] = None,
 ) -> None:
     """Run a single-node development chain with the REST API (and optional demo traffic)."""
     from amchain.cli._up import run_up
 
-    run_up(data_dir=data_dir, host=host, port=port, demo=demo, demo_vehicles=demo_vehicles)
+    run_up(
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        demo=demo,
+        demo_vehicles=demo_vehicles,
+        admission_processes=admission_processes,
+    )
 
 
 # -- status -----------------------------------------------------------------------------------

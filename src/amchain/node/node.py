@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import multiprocessing
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +40,14 @@ from amchain.ledger import (
     make_block_header,
     sign_commit_record,
     validate_transaction_window,
+)
+from amchain.node.admission_pool import (
+    admit_part,
+    error_from_refusal,
+    init_worker,
+    parse_submission,
+    transaction_from_admitted,
+    warm_up,
 )
 from amchain.node.cache import StateCache
 from amchain.node.config import NodeConfig
@@ -112,6 +122,11 @@ class Node:
             max_workers=config.admission_threads, thread_name_prefix="admission"
         )
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="block-writer")
+        self._processes: ProcessPoolExecutor | None = None
+        if config.admission_processes and [m.name for m in registry.modules] != [
+            m.name for m in default_registry().modules
+        ]:
+            raise ValueError("admission processes run the default registry only")
         self._head = self._load_head()
         self._state_cache = StateCache(config.state_cache_entries)
         self._waiters: dict[bytes, list[asyncio.Future[StoredTx | None]]] = {}
@@ -305,6 +320,22 @@ class Node:
             produce=self._produce,
         )
         self._task = asyncio.create_task(self._orderer.run(), name="solo-orderer")
+        if self.config.admission_processes:
+            await self._start_processes()
+
+    async def _start_processes(self) -> None:
+        """Start the admission worker processes and wait until each has imported the code."""
+        count = self.config.admission_processes
+        self._processes = ProcessPoolExecutor(
+            max_workers=count,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_worker,
+            initargs=(str(self.config.db_path), self.chain_id),
+        )
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(loop.run_in_executor(self._processes, warm_up) for _ in range(count))
+        )
 
     async def stop(self) -> None:
         """Stop cutting blocks after the one being produced; pending transactions are dropped."""
@@ -314,6 +345,8 @@ class Node:
             await self._task
         self._writer.shutdown(wait=True)
         self._admission_pool.shutdown(wait=True)
+        if self._processes is not None:
+            self._processes.shutdown(wait=True, cancel_futures=True)
         self.store.close()
 
     # -- reads ----------------------------------------------------------------------------
@@ -369,12 +402,7 @@ class Node:
         Raises:
             NodeUnavailable: the mempool is full (nothing of this batch was queued).
         """
-        if self._orderer is None:
-            raise NodeUnavailable("the node is not producing blocks")
-        if len(self._orderer) + len(values) > self.config.max_mempool_txs:
-            raise NodeUnavailable(
-                f"{len(self._orderer)} transactions are waiting; retry in a moment"
-            )
+        self._check_room(len(values))
         loop = asyncio.get_running_loop()
         items = list(enumerate(values))
         workers = max(1, min(self.config.admission_threads, len(items) // 64 or 1))
@@ -384,45 +412,126 @@ class Node:
         results = await asyncio.gather(
             *(loop.run_in_executor(self._admission_pool, self._admit_chunk, c) for c in chunks)
         )
-        outcomes: list[SubmitOutcome] = [SubmitOutcome(index=i) for i in range(len(values))]
-        for chunk_result in results:
-            for index, tx, error in chunk_result:
-                outcome = outcomes[index]
-                if tx is None:
-                    outcome.error = error  # type: ignore[assignment]
-                    continue
-                outcome.tx_hash = tx.hash_hex
-                try:
-                    if self._orderer.add(tx):
-                        outcome.accepted = True
-                    else:
-                        outcome.error = TxError(
-                            TxCode.REPLAYED,
-                            f"transaction {tx.hash_hex} was already submitted; "
-                            "it is not applied twice",
-                        )
-                except MempoolFull as exc:
-                    raise NodeUnavailable(str(exc)) from exc
+        return self._queue(len(values), [item for chunk in results for item in chunk])
+
+    async def submit_body(self, raw: bytes, *, max_depth: int) -> tuple[bool, list[SubmitOutcome]]:
+        """Parse a ``POST /v1/txs`` body (one transaction or ``{"txs": [...]}``), admit and
+        queue; returns whether it was a batch and one outcome per transaction, in order.
+
+        With admission processes, parsing and admission run in them (a large body is split
+        between them); otherwise parsing runs here and admission in threads.
+
+        Raises:
+            DecodeError: the body as a whole is refused (malformed, too deep, bad ``txs``).
+            NodeUnavailable: the mempool is full, or the admission workers had to restart.
+        """
+        if self._processes is None:
+            values, is_batch = parse_submission(
+                raw, max_bytes=self.config.max_body_bytes, max_depth=max_depth
+            )
+            return is_batch, await self.submit(values)
+        if self._orderer is None:
+            raise NodeUnavailable("the node is not producing blocks")
+        loop = asyncio.get_running_loop()
+        parts = max(1, min(self.config.admission_processes, len(raw) // 32_768))
+        now = now_ms()
+        try:
+            answers = await asyncio.gather(
+                *(
+                    loop.run_in_executor(
+                        self._processes, admit_part, raw, part, parts, now,
+                        self.config.max_body_bytes, max_depth,
+                    )
+                    for part in range(parts)
+                )
+            )  # fmt: skip
+        except BrokenProcessPool as exc:
+            log.error("an admission worker died; starting new ones")
+            await self._start_processes()
+            raise NodeUnavailable("admission workers restarted; retry the request") from exc
+        admitted: list[tuple[int, Transaction | None, Exception | None]] = []
+        is_batch = False
+        for answer in answers:
+            if not isinstance(answer[1], list):
+                raise error_from_refusal(answer)
+            is_batch = bool(answer[0])
+            for index, canonical, tail in answer[1]:
+                if canonical is None:
+                    admitted.append((index, None, error_from_refusal(tail)))  # type: ignore[arg-type]
+                else:
+                    tx = transaction_from_admitted(canonical, tail)  # type: ignore[arg-type]
+                    admitted.append((index, tx, None))
+        self._check_room(len(admitted))
+        return is_batch, self._queue(len(admitted), admitted)
+
+    def _check_room(self, count: int) -> None:
+        if self._orderer is None:
+            raise NodeUnavailable("the node is not producing blocks")
+        if len(self._orderer) + count > self.config.max_mempool_txs:
+            raise NodeUnavailable(
+                f"{len(self._orderer)} transactions are waiting; retry in a moment"
+            )
+
+    def _queue(
+        self, count: int, admitted: list[tuple[int, Transaction | None, Exception | None]]
+    ) -> list[SubmitOutcome]:
+        """Queue admitted transactions in index order; one outcome per index."""
+        assert self._orderer is not None
+        outcomes: list[SubmitOutcome] = [SubmitOutcome(index=i) for i in range(count)]
+        for index, tx, error in admitted:
+            outcome = outcomes[index]
+            if tx is None:
+                outcome.error = error  # type: ignore[assignment]
+                continue
+            outcome.tx_hash = tx.hash_hex
+            try:
+                if self._orderer.add(tx):
+                    outcome.accepted = True
+                else:
+                    outcome.error = TxError(
+                        TxCode.REPLAYED,
+                        f"transaction {tx.hash_hex} was already submitted; it is not applied twice",
+                    )
+            except MempoolFull as exc:
+                raise NodeUnavailable(str(exc)) from exc
         return outcomes
 
     async def wait_for_commit(self, tx_hash: bytes, timeout_s: float) -> StoredTx | None:
         """Wait until the transaction is committed (or ``timeout_s`` passes); None on timeout
         or if it was dropped from its block."""
+        return (await self.wait_for_commits([tx_hash], timeout_s))[0]
+
+    async def wait_for_commits(
+        self, tx_hashes: list[bytes], timeout_s: float
+    ) -> list[StoredTx | None]:
+        """Wait until every transaction is committed, or ``timeout_s`` passes; one answer per
+        hash (None: not committed in time, dropped, or unknown)."""
         # The event loop is the only thread that resolves waiters, so a transaction the
         # orderer knows now is still to be committed: wait for its block without reading
         # the database. Only a transaction it does not know may already be committed.
-        if self._orderer is None or not self._orderer.knows(tx_hash):
-            return self.store.get_tx(tx_hash)
-        fut: asyncio.Future[StoredTx | None] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(tx_hash, []).append(fut)
-        try:
-            return await asyncio.wait_for(fut, timeout_s)
-        except TimeoutError:
-            return None
-        finally:
+        loop = asyncio.get_running_loop()
+        answers: list[StoredTx | None] = [None] * len(tx_hashes)
+        futures: list[tuple[int, bytes, asyncio.Future[StoredTx | None]]] = []
+        for i, tx_hash in enumerate(tx_hashes):
+            if self._orderer is None or not self._orderer.knows(tx_hash):
+                answers[i] = self.store.get_tx(tx_hash)
+                continue
+            fut: asyncio.Future[StoredTx | None] = loop.create_future()
+            self._waiters.setdefault(tx_hash, []).append(fut)
+            futures.append((i, tx_hash, fut))
+        if futures:
+            await asyncio.wait([f for _, _, f in futures], timeout=timeout_s)
+        for i, tx_hash, fut in futures:
+            if fut.done():
+                answers[i] = fut.result()
+                continue
+            fut.cancel()
             waiters = self._waiters.get(tx_hash)
             if waiters and fut in waiters:
                 waiters.remove(fut)
+                if not waiters:
+                    del self._waiters[tx_hash]
+        return answers
 
     def subscribe(self, maxsize: int = 1024) -> asyncio.Queue[CommittedBlock]:
         queue: asyncio.Queue[CommittedBlock] = asyncio.Queue(maxsize=maxsize)
