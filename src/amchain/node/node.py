@@ -251,13 +251,14 @@ class Node:
         dropped: dict[bytes, TxError] = {}
         seen: set[bytes] = set()
         writer = self._state_cache.reader(self.store.writer_state())
+        included = self.store.known_txs([tx.hash for tx in batch], on_writer=True)
         for tx in batch:
             try:
                 validate_transaction_window(tx, chain_id=self.chain_id, now_ms=block_time_ms)
             except TxError as error:
                 dropped[tx.hash] = error
                 continue
-            if tx.hash in seen or self.store.has_tx(tx.hash, on_writer=True):
+            if tx.hash in seen or tx.hash in included:
                 continue
             seen.add(tx.hash)
             valid.append(tx)
