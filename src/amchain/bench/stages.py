@@ -58,7 +58,7 @@ def _produce(node: Node, txs: list[Transaction]) -> tuple[float, float]:
         t0 = time.thread_time()
         # as Node._produce_block does: committed state through the producer's read cache
         state = node._state_cache.reader(node.store.writer_state())
-        result = execute_block(node.registry, state, header, block, head.state_root)
+        result = execute_block(node.registry, state, header, block)
         t1 = time.thread_time()
         node._commit(
             header,
@@ -66,7 +66,6 @@ def _produce(node: Node, txs: list[Transaction]) -> tuple[float, float]:
             result.receipts,
             result.write_set,
             [(e.kind, e.value, e.tx_index) for e in result.index],
-            state_root=result.state_root,
         )
         node._state_cache.apply(result.write_set)
         t2 = time.thread_time()
@@ -129,7 +128,7 @@ def run_stages(options: StagesOptions) -> Report:
         ("admission, all steps", admit),
         ("  of which signature checks", verify),
         ("execute (modules, state overlay)", execute),
-        ("commit (roots, signature, SQLite FULL)", commit),
+        ("commit (state tree, roots, signature, SQLite FULL)", commit),
         ("total", total),
     ]
     for name, value in rows:

@@ -21,10 +21,12 @@ from amchain.sdk._base import (
     error_from_response,
     normalize_base_url,
     parse_submit,
+    proof_params,
     request_timeout,
     submit_request,
     wrap_transport_error,
 )
+from amchain.sdk._credentials import Credentials
 from amchain.sdk._helpers import Consortium, Identity, Vehicles
 from amchain.sdk._models import BlockEvent, NodeStatus, SubmitResult, TxInfo
 
@@ -56,6 +58,7 @@ class Client:
         self._chain_id: str | None = None
         self.vehicles = Vehicles(self)
         self.identity = Identity(self)
+        self.credentials = Credentials(self)
         self.consortium = Consortium(self)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -150,9 +153,9 @@ class Client:
         return TxInfo.from_json(data)
 
     # -- reads -------------------------------------------------------------------------
-    def resolve_did(self, did: str) -> dict[str, Any]:
-        """The DID resolution result (``didDocument``, metadata)."""
-        return self._get(f"/v1/dids/{quote(did, safe=':')}")
+    def resolve_did(self, did: str, *, proof: bool = False) -> dict[str, Any]:
+        """The DID resolution result (``didDocument``, metadata; with ``proof``, a bundle)."""
+        return self._get(f"/v1/dids/{quote(did, safe=':')}", params=proof_params(proof, None))
 
     def organisations(self) -> list[dict[str, Any]]:
         return list(self._get("/v1/organisations")["organisations"])
@@ -160,9 +163,51 @@ class Client:
     def get_vehicle(self, vin: str) -> dict[str, Any]:
         return self._get(f"/v1/vehicles/{quote(vin, safe='')}")
 
-    def get_history(self, vin: str) -> dict[str, Any]:
-        """The vehicle's history in order, with flags and a summary line."""
-        return self._get(f"/v1/vehicles/{quote(vin, safe='')}/history")
+    def get_history(
+        self, vin: str, *, proof: bool = False, height: int | None = None
+    ) -> dict[str, Any]:
+        """The vehicle's history in order, with flags and a summary line.
+
+        With ``proof``, the answer is also a proof bundle (``format``, ``certificate``,
+        ``record``, ``events``) that :class:`amchain.sdk.light.LightClient` checks offline:
+        complete, in order, certified.
+        """
+        return self._get(
+            f"/v1/vehicles/{quote(vin, safe='')}/history", params=proof_params(proof, height)
+        )
+
+    def get_state(
+        self, key: str, *, proof: bool = False, height: int | None = None
+    ) -> dict[str, Any]:
+        """One state entry (``{key, value, height}``; ``value`` None when absent), optionally
+        with its proof bundle under ``"proof"``."""
+        return self._get(f"/v1/state/{quote(key, safe='/')}", params=proof_params(proof, height))
+
+    def list_blocks(self, *, before: int | None = None, limit: int = 25) -> dict[str, Any]:
+        """Block summaries, newest first: ``blocks``, ``head`` and ``next_before`` (a page)."""
+        params: dict[str, Any] = {"limit": limit}
+        if before is not None:
+            params["before"] = before
+        return self._get("/v1/blocks", params=params)
+
+    def list_txs(
+        self,
+        *,
+        height: int | None = None,
+        did: str | None = None,
+        vin: str | None = None,
+        signer: str | None = None,
+        failed_only: bool = False,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Transaction summaries of one block, or indexed under a DID, VIN or signer key."""
+        params: dict[str, Any] = {"limit": limit}
+        for name, value in (("height", height), ("did", did), ("vin", vin), ("signer", signer)):
+            if value is not None:
+                params[name] = value
+        if failed_only:
+            params["failed_only"] = "true"
+        return list((self._get("/v1/txs", params=params))["txs"])
 
     # -- events ------------------------------------------------------------------------
     def events(self, from_height: int | None = None) -> Iterator[BlockEvent]:

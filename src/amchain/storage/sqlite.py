@@ -1,9 +1,11 @@
 """SQLite storage: blocks, transactions, receipts, state and indexes in one file.
 
 One SQLite transaction per block (WAL journal, ``synchronous=FULL``): the block, its
-transactions and receipts, its state writes, its index rows and the new chain head become
-durable together or not at all. A ``kill -9`` at any instant leaves either the previous head
-or the new one, never half a block, and nothing acknowledged as committed is lost.
+transactions and receipts, its state writes, the new state-tree nodes (the block's version
+of the authenticated tree, see :mod:`amchain.ledger.state_tree`), its index rows and the new
+chain head become durable together or not at all. A ``kill -9`` at any instant leaves either
+the previous head or the new one, never half a block, and nothing acknowledged as committed
+is lost.
 
 One writer connection (used by the block producer only) and one read connection per
 thread; WAL lets readers see the last committed block while the writer works.
@@ -13,16 +15,18 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
 from amchain.codec import encode_canonical
-from amchain.ledger import BlockHeader, Receipt, SignedCommit, Transaction
+from amchain.ledger import BlockHeader, Receipt, SignedCommit, Transaction, TreeRoot
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_MAX_SQL_VARIABLES = 900
+WRITER_TREE_CACHE_NODES = 300_000
 WRITER_CACHE_KIB = 64 * 1024
 
 _SCHEMA = """
@@ -35,7 +39,8 @@ CREATE TABLE IF NOT EXISTS blocks (
     hash    BLOB NOT NULL UNIQUE,
     header  BLOB NOT NULL,
     commit_record BLOB NOT NULL,
-    tx_count INTEGER NOT NULL
+    tx_count INTEGER NOT NULL,
+    state_root_node INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS txs (
     hash    BLOB PRIMARY KEY,
@@ -50,6 +55,10 @@ CREATE TABLE IF NOT EXISTS state (
     key   TEXT PRIMARY KEY,
     value BLOB NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tree_nodes (
+    id   INTEGER PRIMARY KEY,
+    node BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tx_index (
     kind   TEXT NOT NULL,
     value  TEXT NOT NULL,
@@ -123,6 +132,48 @@ class _StateView:
             yield key, bytes(value)
 
 
+class _TreeNodes:
+    """State-tree nodes read through one connection (a :class:`amchain.ledger.TreeNodeReader`).
+
+    Nodes never change once written, so the writer's reader keeps the ones it has seen in a
+    bounded cache: the upper levels of the tree are read once, not once per block.
+    """
+
+    __slots__ = ("_cache", "_cache_limit", "_conn")
+
+    def __init__(self, conn: sqlite3.Connection, cache_limit: int = 0) -> None:
+        self._conn = conn
+        self._cache: dict[int, bytes] = {}
+        self._cache_limit = cache_limit
+
+    def get_tree_nodes(self, node_ids: Sequence[int]) -> dict[int, bytes]:
+        cache = self._cache
+        found = {i: cache[i] for i in node_ids if i in cache}
+        missing = [i for i in node_ids if i not in found]
+        for start in range(0, len(missing), _MAX_SQL_VARIABLES):
+            chunk = missing[start : start + _MAX_SQL_VARIABLES]
+            rows = self._conn.execute(
+                f"SELECT id, node FROM tree_nodes WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            for node_id, node in rows:
+                found[node_id] = node
+        if self._cache_limit:
+            if len(cache) + len(missing) > self._cache_limit:
+                cache.clear()
+            for i in missing:
+                if i in found:
+                    cache[i] = found[i]
+        return found
+
+    def remember(self, nodes: list[tuple[int, bytes]]) -> None:
+        """Keep nodes just written (the next block's paths start from them)."""
+        if self._cache_limit:
+            if len(self._cache) + len(nodes) > self._cache_limit:
+                self._cache.clear()
+            self._cache.update(nodes)
+
+
 class BlockStore:
     """The node's database. Create with :meth:`open`; close with :meth:`close`."""
 
@@ -137,6 +188,7 @@ class BlockStore:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        self._writer_tree = _TreeNodes(self._writer, cache_limit=WRITER_TREE_CACHE_NODES)
         version = self.get_meta("schema_version")
         if version is None:
             self._writer.execute(
@@ -145,7 +197,8 @@ class BlockStore:
             )
         elif int(version) != SCHEMA_VERSION:
             raise StorageError(
-                f"{path} has schema version {int(version)}, this release reads {SCHEMA_VERSION}"
+                f"{path} has schema version {int(version)}, this release reads "
+                f"{SCHEMA_VERSION}; start with a new data directory (or move this one away)"
             )
 
     @classmethod
@@ -178,6 +231,33 @@ class BlockStore:
     def writer_state(self) -> _StateView:
         """Return a reader on the writer connection (for the block producer only)."""
         return _StateView(self._writer)
+
+    def tree_nodes(self) -> _TreeNodes:
+        """Return a reader of state-tree nodes for the calling thread."""
+        return _TreeNodes(self._reader())
+
+    def writer_tree_nodes(self) -> _TreeNodes:
+        """Return the block producer's cached reader of state-tree nodes."""
+        return self._writer_tree
+
+    def next_tree_node_id(self) -> int:
+        """Return the id the next new state-tree node gets (the producer's view)."""
+        row = self._writer.execute("SELECT MAX(id) FROM tree_nodes").fetchone()
+        return 1 if row[0] is None else int(row[0]) + 1
+
+    def state_tree_root(self, height: int) -> TreeRoot | None:
+        """Return the state tree version committed at ``height``, or None if unknown."""
+        row = (
+            self._reader()
+            .execute(
+                "SELECT commit_record, state_root_node FROM blocks WHERE height = ?", (height,)
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        commit = msgspec.json.decode(row[0], type=SignedCommit)
+        return TreeRoot(bytes.fromhex(commit.record.state_root), int(row[1]))
 
     def get_meta(self, key: str) -> bytes | None:
         row = self._reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -223,11 +303,11 @@ class BlockStore:
         )
 
     def known_txs(self, tx_hashes: list[bytes], *, on_writer: bool = False) -> set[bytes]:
-        """The hashes among ``tx_hashes`` that are in committed blocks (one query per 500)."""
+        """The hashes among ``tx_hashes`` that are in committed blocks (few queries)."""
         conn = self._writer if on_writer else self._reader()
         known: set[bytes] = set()
-        for i in range(0, len(tx_hashes), 500):
-            chunk = tx_hashes[i : i + 500]
+        for i in range(0, len(tx_hashes), _MAX_SQL_VARIABLES):
+            chunk = tx_hashes[i : i + _MAX_SQL_VARIABLES]
             marks = ",".join("?" * len(chunk))
             rows = conn.execute(f"SELECT hash FROM txs WHERE hash IN ({marks})", chunk)
             known.update(bytes(row[0]) for row in rows)
@@ -259,6 +339,38 @@ class BlockStore:
         )
         return None if row is None else msgspec.json.decode(row[0], type=BlockHeader)
 
+    def recent_blocks(self, top: int, limit: int) -> list[tuple[int, str, BlockHeader, int]]:
+        """Return ``(height, hash, header, tx_count)`` of up to ``limit`` blocks at or below
+        ``top``, newest first."""
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT height, hash, header, tx_count FROM blocks WHERE height <= ? "
+                "ORDER BY height DESC LIMIT ?",
+                (top, limit),
+            )
+            .fetchall()
+        )
+        return [
+            (int(h), bytes(b).hex(), msgspec.json.decode(hd, type=BlockHeader), int(n))
+            for h, b, hd, n in rows
+        ]
+
+    def recent_txs(
+        self, min_height: int, limit: int, *, failed_only: bool = False
+    ) -> list[StoredTx]:
+        """Return up to ``limit`` transactions at heights >= ``min_height``, newest first."""
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT hash, height, idx, tx, receipt FROM txs "
+                "WHERE height >= ? AND (ok = 0 OR ? = 0) ORDER BY height DESC, idx DESC LIMIT ?",
+                (min_height, int(failed_only), limit),
+            )
+            .fetchall()
+        )
+        return [_stored_tx(row) for row in rows]
+
     def indexed_txs(
         self, kind: str, value: str, *, limit: int = 1000, failed_only: bool = False
     ) -> list[StoredTx]:
@@ -286,6 +398,8 @@ class BlockStore:
         txs: list[Transaction],
         receipts: list[Receipt],
         write_set: list[tuple[str, bytes | None]],
+        tree_nodes: list[tuple[int, bytes]],
+        state_root_node: int,
         index: list[tuple[str, str, int]],
         meta: dict[str, bytes] | None = None,
     ) -> None:
@@ -300,16 +414,18 @@ class BlockStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute(
-                    "INSERT INTO blocks (height, hash, header, commit_record, tx_count) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO blocks (height, hash, header, commit_record, tx_count, "
+                    "state_root_node) VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         header.height,
                         block_hash,
                         encode_canonical(header),
                         encode_canonical(commit),
                         len(txs),
+                        state_root_node,
                     ),
                 )
+                conn.executemany("INSERT INTO tree_nodes (id, node) VALUES (?, ?)", tree_nodes)
                 conn.executemany(
                     "INSERT INTO txs (hash, height, idx, ok, tx, receipt) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -340,3 +456,4 @@ class BlockStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            self._writer_tree.remember(tree_nodes)
