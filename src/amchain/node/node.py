@@ -36,8 +36,9 @@ from amchain.ledger import (
     TxError,
     apply_state_updates,
     compute_block_hash,
-    compute_receipts_root,
+    compute_merkle_root,
     compute_tx_root,
+    encode_receipts,
     make_block_header,
     sign_commit_record,
     validate_transaction_window,
@@ -216,8 +217,11 @@ class Node:
         index: list[tuple[str, str, int]],
         *,
         meta: dict[str, bytes] | None = None,
+        receipt_bytes: list[bytes] | None = None,
     ) -> CommittedBlock:
         block_hash = compute_block_hash(header)
+        if receipt_bytes is None:
+            receipt_bytes = encode_receipts(receipts)
         tree = apply_state_updates(
             self.store.writer_tree_nodes(),
             self._head.state,
@@ -229,7 +233,7 @@ class Node:
             height=header.height,
             block_hash=block_hash.hex(),
             state_root=tree.root.hash.hex(),
-            receipts_root=compute_receipts_root(receipts).hex(),
+            receipts_root=compute_merkle_root(receipt_bytes).hex(),
         )
         commit = sign_commit_record(record, self.node_key)
         self.store.commit_block(
@@ -243,6 +247,7 @@ class Node:
             state_root_node=tree.root.node_id,
             index=index,
             meta=meta,
+            receipt_bytes=receipt_bytes,
         )
         self._head = Head(header.height, block_hash.hex(), header.time_ms, tree.root)
         return CommittedBlock(header.height, block_hash.hex(), header.time_ms, receipts, txs)
@@ -283,6 +288,7 @@ class Node:
             result.receipts,
             result.write_set,
             [(e.kind, e.value, e.tx_index) for e in result.index],
+            receipt_bytes=result.receipt_bytes,
         )
         self._state_cache.apply(result.write_set)
         return block, dropped

@@ -22,7 +22,14 @@ from pathlib import Path
 import msgspec
 
 from amchain.codec import encode_canonical
-from amchain.ledger import BlockHeader, Receipt, SignedCommit, Transaction, TreeRoot
+from amchain.ledger import (
+    BlockHeader,
+    Receipt,
+    SignedCommit,
+    Transaction,
+    TreeRoot,
+    encode_receipts,
+)
 
 SCHEMA_VERSION = 2
 _MAX_SQL_VARIABLES = 900
@@ -402,13 +409,17 @@ class BlockStore:
         state_root_node: int,
         index: list[tuple[str, str, int]],
         meta: dict[str, bytes] | None = None,
+        receipt_bytes: list[bytes] | None = None,
     ) -> None:
         """Make a block and everything it changed durable, in one SQLite transaction.
+
+        ``receipt_bytes``: the receipts' canonical JSON if the caller has it already.
 
         Raises:
             sqlite3.IntegrityError: the height or a transaction hash is already stored
                 (nothing is written).
         """
+        leaves = encode_receipts(receipts) if receipt_bytes is None else receipt_bytes
         with self._write_lock:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
@@ -430,8 +441,8 @@ class BlockStore:
                     "INSERT INTO txs (hash, height, idx, ok, tx, receipt) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     [
-                        (tx.hash, header.height, i, int(r.ok), tx.canonical, encode_canonical(r))
-                        for i, (tx, r) in enumerate(zip(txs, receipts, strict=True))
+                        (tx.hash, header.height, i, int(r.ok), tx.canonical, leaf)
+                        for i, (tx, r, leaf) in enumerate(zip(txs, receipts, leaves, strict=True))
                     ],
                 )
                 conn.executemany(
