@@ -20,6 +20,7 @@ import msgspec
 
 from amchain.codec import DecodeError, DecodeErrorCode, decode_json
 from amchain.ledger import LedgerError, SignedTxWire, Transaction
+from amchain.node.cache import StateCache
 from amchain.runtime import admit_transaction, default_registry
 
 # (index, canonical, hash) for an admitted transaction;
@@ -28,6 +29,7 @@ Refusal = tuple[str, str, int, str, dict[str, Any]]
 Admitted = tuple[int, bytes | None, bytes | Refusal]
 
 _WORKER: dict[str, Any] = {}
+WORKER_CACHE_ENTRIES = 20_000
 
 
 def parse_submission(raw: bytes, *, max_bytes: int, max_depth: int) -> tuple[list[Any], bool]:
@@ -55,7 +57,13 @@ def init_worker(db_path: str, chain_id: str) -> None:
     from amchain.storage import BlockStore
 
     store = BlockStore(Path(db_path))
-    _WORKER.update(store=store, registry=default_registry(), chain_id=chain_id)
+    _WORKER.update(
+        store=store,
+        registry=default_registry(),
+        chain_id=chain_id,
+        cache=StateCache(WORKER_CACHE_ENTRIES),
+        height=-2,
+    )
 
 
 def warm_up() -> bool:
@@ -91,7 +99,15 @@ def admit_part(
     except DecodeError as error:
         return refusal_of(error)
     store = _WORKER["store"]
-    state = store.state()
+    # Committed state through a cache that lives while the chain stays at one height: the
+    # keys every transaction reads (consortium keys, organisations, DIDs) are read once per
+    # block, and a request sees every block committed before it arrived.
+    cache: StateCache = _WORKER["cache"]
+    height = store.latest_height()
+    if height != _WORKER["height"]:
+        cache.clear()
+        _WORKER["height"] = height
+    state = cache.reader(store.state())
     size = -(-len(values) // parts)
     first = part * size
     out: list[Admitted] = []
