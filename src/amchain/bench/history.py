@@ -1,10 +1,10 @@
 """``history``: time to serve and to verify a vehicle history of 10, 100 and 1,000 events.
 
-Serve: ``GET /v1/vehicles/{vin}/history`` on a node in its own process (HTTP on loopback,
-JSON decoded by the client). Verify: the client checks the hash chain offline
-(``vehicles.verify_history_chain``: every entry's hash, every link, the head and the count
-from the vehicle record). State proofs of the record are issue 3; until they land the
-verification does not yet tie the head to a signed state root.
+Serve: ``GET /v1/vehicles/{vin}/history?proof=true`` on a node in its own process (HTTP on
+loopback, JSON decoded by the client): the history with its proof bundle. Verify: the light
+client (``amchain.sdk.light.LightClient``, trusting the node's key) checks the bundle
+offline: the commit certificate's signature, the state proof of the vehicle record against
+the signed state root, and every entry's hash and link up to the record's head and count.
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import msgspec
 
 from amchain.bench._lifecycle import make_vin
 from amchain.bench._process import NodeProcess
 from amchain.bench._report import Report, percentile
 from amchain.bench.ingest import EXPIRES_IN_MS, actors_of
-from amchain.modules.vehicles import HistoryEntry, verify_history_chain
 from amchain.sdk import Client, build_tx
+from amchain.sdk.light import LightClient
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,9 @@ def run_history(options: HistoryOptions) -> Report:
     directory = Path(tempfile.mkdtemp(prefix="amchain-bench-history-"))
     rows = []
     with NodeProcess(directory) as node, Client(node.url, timeout=120) as client:
-        actors = actors_of(directory, client.chain_id())
+        status = client.status()
+        actors = actors_of(directory, status.chain_id)
+        light = LightClient(trusted_peers=[status.node_key], chain_id=status.chain_id)
         for n, size in enumerate(options.sizes):
             vin = make_vin(9, n)
             _fill(client, actors, vin, size)
@@ -81,14 +82,15 @@ def run_history(options: HistoryOptions) -> Report:
             with httpx.Client(timeout=60) as http:
                 for _ in range(options.repeats):
                     t0 = time.perf_counter()
-                    response = http.get(f"{node.url}/v1/vehicles/{vin}/history")
+                    response = http.get(
+                        f"{node.url}/v1/vehicles/{vin}/history", params={"proof": "true"}
+                    )
                     data = response.json()
                     t1 = time.perf_counter()
-                    entries = msgspec.convert(data["events"], list[HistoryEntry])
-                    ok = verify_history_chain(entries, data["history_head"], data["event_count"])
+                    light.verify_bundle(data)  # raises ProofError if anything is off
                     t2 = time.perf_counter()
-                    if not ok or data["event_count"] != size:
-                        raise RuntimeError(f"history of {vin} does not verify")
+                    if data["event_count"] != size:
+                        raise RuntimeError(f"history of {vin} has {data['event_count']} events")
                     serve.append(t1 - t0)
                     verify.append(t2 - t1)
                     size_bytes = len(response.content)
@@ -113,10 +115,6 @@ def run_history(options: HistoryOptions) -> Report:
             f"verify {row['events']} events, p50",
             row["verify p50 ms"],
             "ms",
-            "hash chain, head and count, offline",
+            "light client: certificate, state proof, hash chain",
         )
-    report.notes.append(
-        "state proofs (issue 3) are not in the verification yet: the head is checked "
-        "against the record the node served, not against a signed state root"
-    )
     return report
