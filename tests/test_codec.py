@@ -178,3 +178,10 @@ def test_canonical_encoding_of_structs_sorts_fields_and_tags() -> None:
     assert encode_canonical(event) == (
         b'{"after":null,"odometer_km":12000,"type":"serviced","work_items":["oil","filter"]}'
     )
+
+
+def test_canonical_encoding_of_deep_values_matches_the_reference() -> None:
+    deep: object = {"leaf": [1, "x", None]}
+    for level in range(20):  # deeper than the fast path checks: the reference path answers
+        deep = {"level": level, "next": [deep]}
+    assert encode_canonical(deep) == rfc8785.dumps(deep)

@@ -15,15 +15,16 @@ property test against ``rfc8785`` hold both paths to the same bytes.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any, Union
 
 import msgspec
 import rfc8785
 
 _MAX_SAFE = 2**53 - 1
+_SafeInt = Annotated[int, msgspec.Meta(ge=-_MAX_SAFE, le=_MAX_SAFE)]
+_FAST_PATH_DEPTH = 12
 _ENCODER = msgspec.json.Encoder(order="sorted")
 _ASTRAL_LEAD = re.compile(rb"[\xf0-\xf4]")  # the first byte of a 4-byte UTF-8 sequence
-_LEAVES = frozenset({str, bool, type(None)})
 
 
 class CanonicalizationError(ValueError):
@@ -35,27 +36,29 @@ def to_builtins(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
+def _json_tree(depth: int) -> Any:
+    """The type of a JSON value without floats, with safe integers, ``depth`` levels deep."""
+    leaf: Any = Union[None, bool, _SafeInt, str]  # noqa: UP007 (built at run time)
+    tree = leaf
+    for _ in range(depth):
+        tree = Union[None, bool, _SafeInt, str, list[tree], dict[str, tree]]  # type: ignore[valid-type]  # noqa: UP007
+    return tree
+
+
+class _FastPathValue(msgspec.Struct):
+    """Holder whose one field is checked by msgspec (C) in one pass (see the docstring)."""
+
+    value: _json_tree(_FAST_PATH_DEPTH)  # type: ignore[valid-type]
+
+
 def _fits_fast_path(value: Any) -> bool:
     """True if ``value`` holds only dicts with string keys, lists, strings, booleans, null
-    and safe integers (no float, no big integer, nothing else)."""
-    stack = [value]
-    pop = stack.pop
-    extend = stack.extend
-    while stack:
-        item = pop()
-        kind = type(item)
-        if kind is dict:
-            for key in item:
-                if type(key) is not str:
-                    return False
-            extend(item.values())
-        elif kind is list:
-            extend(item)
-        elif kind is int:
-            if not -_MAX_SAFE <= item <= _MAX_SAFE:
-                return False
-        elif kind not in _LEAVES:
-            return False
+    and safe integers, at most ``_FAST_PATH_DEPTH`` levels deep (no float, no big integer,
+    nothing else). Deeper values take the reference path, which handles any depth."""
+    try:
+        msgspec.convert({"value": value}, _FastPathValue, strict=True)
+    except msgspec.ValidationError:
+        return False
     return True
 
 
