@@ -235,7 +235,7 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
         request: Request,
         wait: str | None = Query(None, description="`commit`: answer once committed"),
         timeout_ms: int = Query(10_000, ge=0, le=MAX_WAIT_MS),
-    ) -> JSONResponse:
+    ) -> Response:
         if wait not in (None, "commit"):
             raise ApiProblem(400, "api", 4, "Bad wait mode", "wait must be 'commit' or absent")
         raw = await _read_body(request, node.config.max_body_bytes)
@@ -323,9 +323,12 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
                 return JSONResponse(body, status_code=422, media_type=PROBLEM_MEDIA_TYPE)
             return JSONResponse(single, status_code=200 if single["status"] == "committed" else 202)
         accepted = sum(1 for r in results if r["status"] != "refused")
-        return JSONResponse(
-            {"accepted": accepted, "refused": len(results) - accepted, "results": results},
+        return Response(
+            msgspec.json.encode(
+                {"accepted": accepted, "refused": len(results) - accepted, "results": results}
+            ),
             status_code=202 if accepted else 400,
+            media_type="application/json",
         )
 
     @app.get(
