@@ -13,6 +13,9 @@ the mempool and queues it in request order.
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +55,20 @@ def parse_submission(raw: bytes, *, max_bytes: int, max_depth: int) -> tuple[lis
     return [value], False
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Leave as soon as the node process is gone (a ``kill -9`` does not tell its workers)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def init_worker(db_path: str, chain_id: str) -> None:
     """Process initializer: the registry and a read connection to the node's database."""
     from amchain.storage import BlockStore
 
+    threading.Thread(
+        target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True
+    ).start()
     store = BlockStore(Path(db_path))
     _WORKER.update(
         store=store,
