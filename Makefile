@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 UP_ARGS ?= --demo
 
-.PHONY: up test lint typecheck imports unit system-deps screenshots clean
+.PHONY: up test lint typecheck imports unit system-deps screenshots bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "amchain needs Python >= 3.11")'
@@ -32,6 +32,16 @@ unit: $(STAMP) system-deps
 	$(BIN)/pytest
 
 test: lint typecheck imports unit
+
+# Small sizes: the whole suite in under five minutes. Figures and full-size commands are in
+# bench/RESULTS.md; JSON goes to bench/results/.
+bench: $(STAMP)
+	$(BIN)/amchain bench verify-limit --duration 3
+	$(BIN)/amchain bench stages --vehicles 500
+	$(BIN)/amchain bench ingest --duration 10 --clients 4 --rate-hint 5000
+	$(BIN)/amchain bench history
+	$(BIN)/amchain bench scale --vehicles 2000
+	$(BIN)/amchain bench vs-ganache --count 1000
 
 # Regenerate docs/screenshots/*.png (the explorer's main pages, from the browser tests).
 screenshots: $(STAMP) system-deps

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,16 +16,11 @@ import httpx
 import uvicorn
 
 from amchain.api import create_app
+from amchain.bench import free_port
 from amchain.crypto import KeyPair
 from amchain.explorer import mount_explorer
 from amchain.ledger import Transaction, make_body, sign_transaction
 from amchain.node import Keystore, Node, NodeConfig
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def sign_tx(

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from amchain.bench import NodeProcess, NodeStartError, free_port
 from amchain.modules.vehicles import VehiclesCode
 
 pytestmark = pytest.mark.slow
@@ -26,12 +24,6 @@ VIN = "1HGCM82633A004352"
 ROLLBACK = f"vehicles/{int(VehiclesCode.ODOMETER_ROLLBACK)}"
 BUYER_MISSING = f"vehicles/{int(VehiclesCode.BUYER_SIGNATURE_MISSING)}"
 INVALID_VIN = f"vehicles/{int(VehiclesCode.INVALID_VIN)}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -43,74 +35,38 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@dataclass
-class UpProcess:
-    process: subprocess.Popen[bytes]
-    url: str
-    data_dir: Path
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def wait_until_up(up: UpProcess, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if up.process.poll() is not None:
-            pytest.fail(f"amchain up exited with {up.process.returncode}:\n{up.output()}")
-        try:
-            if httpx.get(f"{up.url}/v1/status", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"amchain up did not answer within {timeout_s} s:\n{up.output()}")
-
-
-def stop(up: UpProcess) -> None:
-    if up.process.poll() is None:
-        up.process.send_signal(signal.SIGTERM)
-        try:
-            up.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            up.process.kill()
-            up.process.wait(timeout=10)
-
-
 @pytest.fixture
 def start_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    started: list[UpProcess] = []
+    started: list[NodeProcess] = []
 
-    def start(*extra: str) -> UpProcess:
+    def start(*extra: str) -> NodeProcess:
         data_dir = tmp_path_factory.mktemp("amchain-data")
-        port = free_port()
-        log = data_dir.parent / f"{data_dir.name}-up.log"
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "amchain.cli", "up", "--data-dir", str(data_dir),
-                 "--port", str(port), *extra],
-                stdout=sink, stderr=subprocess.STDOUT, env=cli_env(),
-            )  # fmt: skip
-        up = UpProcess(process, f"http://127.0.0.1:{port}", data_dir, log)
+        up = NodeProcess(
+            data_dir,
+            extra_args=extra,
+            log_path=data_dir.parent / f"{data_dir.name}-up.log",
+            env=cli_env(),
+        )
         started.append(up)
-        wait_until_up(up)
-        return up
+        try:
+            return up.start()
+        except NodeStartError as exc:
+            pytest.fail(f"amchain up did not start: {exc}")
 
     try:
         yield start
     finally:
         for up in started:
-            stop(up)
+            up.stop()
 
 
 @pytest.fixture
-def up(start_up) -> UpProcess:  # type: ignore[no-untyped-def]
+def up(start_up) -> NodeProcess:  # type: ignore[no-untyped-def]
     return start_up()
 
 
 def run_cli(
-    up: UpProcess, *args: str, env: dict[str, str] | None = None
+    up: NodeProcess, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "amchain.cli", *args],
@@ -124,7 +80,7 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
-def test_acceptance_scenario(up: UpProcess) -> None:
+def test_acceptance_scenario(up: NodeProcess) -> None:
     # status and keys
     status = json.loads(ok(run_cli(up, "status", "--json")))
     assert status["chain_id"] and status["modules"] == [
@@ -215,7 +171,7 @@ def test_acceptance_scenario(up: UpProcess) -> None:
     assert history["events"][-1]["fields"]["work_items"] == ["oil", "filter"]
 
 
-def test_refusals_and_usage_errors(up: UpProcess) -> None:
+def test_refusals_and_usage_errors(up: NodeProcess) -> None:
     bad_vin = run_cli(up, "vehicle", "register", "1HGCM82633A004353", "--make", "Honda",
                       "--model", "Accord", "--year", "2003", "--as", "oem")  # fmt: skip
     assert bad_vin.returncode == 1 and f"error {INVALID_VIN}:" in bad_vin.stderr
@@ -282,12 +238,14 @@ def test_demo_traffic(start_up) -> None:  # type: ignore[no-untyped-def]
     time.sleep(5)
     assert httpx.get(f"{up.url}/v1/status").json()["height"] > height
     assert _count_demo(up.url)[1] == 1  # exactly one rollback attempt
-    stop(up)
-    assert up.process.returncode == 0, up.output()
+    up.stop()
+    assert up.returncode == 0, up.output()
     assert "refused as expected" in up.output()
 
 
-def test_saved_history_proof_verifies_and_any_edit_is_caught(up: UpProcess, tmp_path: Path) -> None:
+def test_saved_history_proof_verifies_and_any_edit_is_caught(
+    up: NodeProcess, tmp_path: Path
+) -> None:
     ok(run_cli(up, "vehicle", "register", VIN, "--make", "Honda", "--model", "Accord",
                "--year", "2003", "--as", "oem"))  # fmt: skip
     for km in ("12000", "25000", "31000"):

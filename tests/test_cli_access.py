@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import UpProcess, ok, run_cli, start_up  # noqa: F401 (fixture)
+from amchain.bench import NodeProcess
+from tests.test_cli import ok, run_cli, start_up  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 
 
-def _demo_car(up: UpProcess, timeout_s: float = 90.0) -> tuple[str, str]:
+def _demo_car(up: NodeProcess, timeout_s: float = 90.0) -> tuple[str, str]:
     """A demo vehicle whose on-board key is in the keystore and whose owner is a demo person:
     returns (VIN, keystore name of the owner)."""
     deadline = time.monotonic() + timeout_s
@@ -36,13 +37,13 @@ def _demo_car(up: UpProcess, timeout_s: float = 90.0) -> tuple[str, str]:
     pytest.fail(f"the demo made no vehicle with a person owner in time:\n{up.output()}")
 
 
-def unlock(up: UpProcess, vin: str, *extra: str) -> tuple[int, str]:
+def unlock(up: NodeProcess, vin: str, *extra: str) -> tuple[int, str]:
     result = run_cli(up, "vehicle", "unlock", vin, "--as", "courier", *extra)
     return result.returncode, result.stdout + result.stderr
 
 
 def test_courier_journey_with_a_simulated_car(start_up) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    up: UpProcess = start_up("--demo", "--demo-vehicles", "1")
+    up: NodeProcess = start_up("--demo", "--demo-vehicles", "1")
     vin, owner = _demo_car(up)
     # the OEM issued the car's birth certificate at registration; anyone can verify it
     certificate = up.data_dir / "credentials" / f"{vin}-birth-certificate.json"
@@ -135,7 +136,7 @@ def test_courier_journey_with_a_simulated_car(start_up) -> None:  # type: ignore
 
 
 def test_vc_issue_verify_revoke(start_up, vectors_dir: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    up: UpProcess = start_up()
+    up: NodeProcess = start_up()
     vin = "1HGCM82633A004352"
     ok(
         run_cli(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -117,3 +118,70 @@ def test_canonical_bytes_decode_strictly_to_the_same_value(value: object) -> Non
     encoded = encode_canonical(value)
     assert decode_json(encoded, max_depth=64) == value
     assert encode_canonical(decode_json(encoded, max_depth=64)) == encoded
+
+
+# Any text, including control characters, characters beyond the BMP in keys (JCS sorts them
+# by UTF-16 code units) and floats (JCS number formatting): the fast encoder must give the
+# reference implementation's bytes, or refuse what it refuses.
+any_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12)
+reference_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**60), 2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | any_text,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=5)
+    ),
+    max_leaves=25,
+)
+
+
+@given(reference_values)
+def test_canonical_encoding_gives_the_reference_implementations_bytes(value: object) -> None:
+    try:
+        expected = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        with pytest.raises(CanonicalizationError):
+            encode_canonical(value)
+        return
+    assert encode_canonical(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"\ue000": 1, "\U0001f600": 2},  # UTF-16 order puts the emoji (a surrogate pair) first
+        {"b": "\u2028\x7f\x00\x1f\"\\", "a": "é漢字"},
+        {"a": [1.5, -0.0, 1e21, 5e-324], "b": 2**53 - 1, "c": -(2**53 - 1)},
+        {"type": "x", "a": {"z": None, "y": [True, False]}},
+    ],
+)
+def test_canonical_encoding_matches_the_reference_on_edge_cases(value: object) -> None:
+    assert encode_canonical(value) == rfc8785.dumps(value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), {"a": float("inf")}, {"a": -(2**53)}, "\ud800"])
+def test_canonical_encoding_refuses_what_has_no_canonical_form(value: object) -> None:
+    with pytest.raises(CanonicalizationError):
+        encode_canonical(value)
+
+
+def test_canonical_encoding_of_structs_sorts_fields_and_tags() -> None:
+    class Event(msgspec.Struct, tag_field="type", tag="serviced"):
+        odometer_km: int
+        work_items: list[str]
+        after: str | None = None
+
+    event = Event(odometer_km=12_000, work_items=["oil", "filter"])
+    assert encode_canonical(event) == rfc8785.dumps(msgspec.to_builtins(event))
+    assert encode_canonical(event) == (
+        b'{"after":null,"odometer_km":12000,"type":"serviced","work_items":["oil","filter"]}'
+    )
+
+
+def test_canonical_encoding_of_deep_values_matches_the_reference() -> None:
+    deep: object = {"leaf": [1, "x", None]}
+    for level in range(20):  # deeper than the fast path checks: the reference path answers
+        deep = {"level": level, "next": [deep]}
+    assert encode_canonical(deep) == rfc8785.dumps(deep)

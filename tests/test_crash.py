@@ -7,12 +7,8 @@ its parent, transaction counts matching the headers).
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,41 +17,13 @@ import httpx
 import msgspec
 import pytest
 
+from amchain.bench import NodeProcess
 from amchain.ledger import BlockHeader, compute_block_hash
 from amchain.node import Keystore
-from tests.support import free_port, sign_tx
+from tests.support import sign_tx
 
 KILLS = 20
 pytestmark = pytest.mark.slow
-
-
-def start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "amchain.cli",
-            "up",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"node exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/status", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("node did not answer within 30 s")
 
 
 def random_vin(rng: random.Random) -> str:
@@ -121,9 +89,8 @@ def check_chain_on_disk(db: Path) -> int:
 
 def test_sigkill_during_commits_loses_nothing_acknowledged(tmp_path: Path) -> None:
     data_dir = tmp_path / "chain"
-    port = free_port()
-    process = start(data_dir, port)
-    url = f"http://127.0.0.1:{port}"
+    node = NodeProcess(data_dir).start()
+    url = node.url
     chain_id = httpx.get(f"{url}/v1/status").json()["chain_id"]
     oem = Keystore(data_dir).get("oem").key
     acked: dict[str, str] = {}
@@ -138,13 +105,12 @@ def test_sigkill_during_commits_loses_nothing_acknowledged(tmp_path: Path) -> No
             for worker in workers:
                 worker.start()
             time.sleep(rng.uniform(0.4, 1.2))
-            process.send_signal(signal.SIGKILL)
-            process.wait()
+            node.kill()
             stop.set()
             for worker in workers:
                 worker.join()
             height = check_chain_on_disk(data_dir / "chain.db")
-            process = start(data_dir, port)
+            node = NodeProcess(data_dir, port=node.port).start()
             status = httpx.get(f"{url}/v1/status").json()
             assert status["height"] == height, (
                 "the restarted node does not resume at the last block"
@@ -166,5 +132,4 @@ def test_sigkill_during_commits_loses_nothing_acknowledged(tmp_path: Path) -> No
         conn.close()
         assert count == len(acked), "an acknowledged transaction is missing or stored twice"
     finally:
-        process.kill()
-        process.wait()
+        node.kill()

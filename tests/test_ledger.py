@@ -215,3 +215,23 @@ def test_overlay_isolates_writes_until_flushed_and_iterates_in_key_order() -> No
     assert base.get("v/c") is None and base.get("v/d") == b"2"
     overlay.flush_into(base)
     assert [k for k, _ in base.iter_prefix("v/")] == ["v/a", "v/b", "v/c"]
+
+
+def test_signed_transaction_bytes_are_the_canonical_json_of_body_and_signatures() -> None:
+    import rfc8785
+
+    from amchain.ledger.transactions import compute_tx_hash
+
+    keys = [KeyPair.generate(), KeyPair.generate()]
+    body = make_body(
+        chain_id="amchain-test",
+        signers=[k.public_key for k in keys],
+        nonce=7,
+        expires_at_ms=1_900_000_000_000,
+        module="vehicles",
+        message="record_event",
+        args={"vin": "WVWZZZ1JZ3W386752", "event": {"type": "odometer", "odometer_km": 12}},
+    )
+    tx = sign_transaction(body, keys)
+    assert tx.canonical == rfc8785.dumps(tx.to_wire())
+    assert tx.hash == compute_tx_hash(body)

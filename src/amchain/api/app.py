@@ -43,7 +43,7 @@ from amchain.api.views import (
     refused_rollbacks,
     tx_json,
 )
-from amchain.codec import DecodeError, DecodeErrorCode, decode_json
+from amchain.codec import DecodeError, DecodeErrorCode
 from amchain.ledger import SignedTxWire
 from amchain.modules import identity, vehicles
 from amchain.node import Node, NodeUnavailable
@@ -235,31 +235,14 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
         request: Request,
         wait: str | None = Query(None, description="`commit`: answer once committed"),
         timeout_ms: int = Query(10_000, ge=0, le=MAX_WAIT_MS),
-    ) -> JSONResponse:
+    ) -> Response:
         if wait not in (None, "commit"):
             raise ApiProblem(400, "api", 4, "Bad wait mode", "wait must be 'commit' or absent")
         raw = await _read_body(request, node.config.max_body_bytes)
         try:
-            value = decode_json(
-                raw, max_bytes=node.config.max_body_bytes, max_depth=BATCH_MAX_DEPTH
-            )
+            is_batch, outcomes = await node.submit_body(raw, max_depth=BATCH_MAX_DEPTH)
         except DecodeError as error:
             raise problem_from_error(error) from None
-        is_batch = isinstance(value, dict) and set(value) == {"txs"}
-        if is_batch:
-            values = value["txs"]
-            if not isinstance(values, list) or not values:
-                raise ApiProblem(
-                    422,
-                    "codec",
-                    int(DecodeErrorCode.WRONG_TYPE),
-                    "Wrong type",
-                    "txs must be a non-empty array of signed transactions",
-                )
-        else:
-            values = [value]
-        try:
-            outcomes = await node.submit(values)
         except NodeUnavailable as exc:
             return JSONResponse(
                 problem_body(503, "node", 1, "Node busy", str(exc)),
@@ -291,13 +274,11 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
                     {"index": outcome.index, "hash": outcome.tx_hash, "status": "pending"}
                 )
         if wait == "commit":
-
-            async def finish(result: dict[str, Any]) -> None:
-                if result["status"] != "pending":
-                    return
-                stored = await node.wait_for_commit(
-                    bytes.fromhex(result["hash"]), timeout_ms / 1000
-                )
+            pending = [r for r in results if r["status"] == "pending"]
+            committed = await node.wait_for_commits(
+                [bytes.fromhex(r["hash"]) for r in pending], timeout_ms / 1000
+            )
+            for result, stored in zip(pending, committed, strict=True):
                 if stored is None:
                     _, _, dropped = node.tx_status(bytes.fromhex(result["hash"]))
                     if dropped is not None:
@@ -312,14 +293,12 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
                                 problem.detail,
                             ),
                         )
-                    return
+                    continue
                 result.update(
                     status="committed",
                     height=stored.height,
                     receipt=msgspec.to_builtins(stored.receipt),
                 )
-
-            await asyncio.gather(*(finish(r) for r in results))
         if not is_batch:
             single = results[0]
             if single["status"] == "refused":
@@ -344,9 +323,12 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
                 return JSONResponse(body, status_code=422, media_type=PROBLEM_MEDIA_TYPE)
             return JSONResponse(single, status_code=200 if single["status"] == "committed" else 202)
         accepted = sum(1 for r in results if r["status"] != "refused")
-        return JSONResponse(
-            {"accepted": accepted, "refused": len(results) - accepted, "results": results},
+        return Response(
+            msgspec.json.encode(
+                {"accepted": accepted, "refused": len(results) - accepted, "results": results}
+            ),
             status_code=202 if accepted else 400,
+            media_type="application/json",
         )
 
     @app.get(

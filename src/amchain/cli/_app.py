@@ -1,4 +1,4 @@
-"""The ``amchain`` command: node, keys, DIDs, vehicles, transactions."""
+"""The ``amchain`` command: node, keys, DIDs, vehicles, transactions, benchmarks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
+from amchain.cli._bench import bench
 from amchain.cli._common import (
     DataDirOpt,
     JsonOpt,
@@ -52,6 +53,7 @@ app.add_typer(tx_app, name="tx")
 app.add_typer(vc_app, name="vc")
 app.add_typer(access_app, name="access")
 vehicle_app.command("unlock")(handle_errors(unlock))
+app.command("bench")(bench)
 
 AsOpt = Annotated[str, typer.Option("--as", help="Keystore name of the signing key.")]
 
@@ -84,11 +86,27 @@ def up(
     demo_vehicles: Annotated[
         int, typer.Option("--demo-vehicles", min=1, max=10_000, help="Vehicles the demo makes.")
     ] = 12,
+    admission_processes: Annotated[
+        int | None,
+        typer.Option(
+            "--admission-processes",
+            min=0,
+            help="Worker processes that parse and check transactions (default: one per core; "
+            "0: threads in the node process).",
+        ),
+    ] = None,
 ) -> None:
     """Run a single-node development chain with the REST API (and optional demo traffic)."""
     from amchain.cli._up import run_up
 
-    run_up(data_dir=data_dir, host=host, port=port, demo=demo, demo_vehicles=demo_vehicles)
+    run_up(
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        demo=demo,
+        demo_vehicles=demo_vehicles,
+        admission_processes=admission_processes,
+    )
 
 
 # -- status -----------------------------------------------------------------------------------

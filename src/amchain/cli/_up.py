@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
 import signal
 import socket
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import typer
 import uvicorn
+import uvloop
 from rich.panel import Panel
 from rich.table import Table
 
@@ -138,18 +140,29 @@ async def _serve(
         raise typer.Exit(1)
 
 
-def run_up(*, data_dir: Path | None, host: str, port: int, demo: bool, demo_vehicles: int) -> None:
+def run_up(
+    *,
+    data_dir: Path | None,
+    host: str,
+    port: int,
+    demo: bool,
+    demo_vehicles: int,
+    admission_processes: int | None = None,
+) -> None:
     directory = resolve_data_dir(data_dir)
     _check_port(host, port)
+    processes = (os.cpu_count() or 1) if admission_processes is None else admission_processes
     try:
-        node = Node.open(NodeConfig(data_dir=directory, host=host, port=port))
+        node = Node.open(
+            NodeConfig(data_dir=directory, host=host, port=port, admission_processes=processes)
+        )
     except Exception as exc:
         err_console.print(
             f"error: cannot open the chain in {directory}: {exc}", markup=False, soft_wrap=True
         )
         raise typer.Exit(1) from None
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
+        uvloop.run(
             _serve(
                 node,
                 directory=directory,

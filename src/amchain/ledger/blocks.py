@@ -82,9 +82,14 @@ def compute_tx_root(txs: list[Transaction]) -> bytes:
     return compute_merkle_root([tx.canonical for tx in txs])
 
 
+def encode_receipts(receipts: list[Receipt]) -> list[bytes]:
+    """Return each receipt's canonical JSON (the receipts root's leaves)."""
+    return [encode_canonical(r) for r in receipts]
+
+
 def compute_receipts_root(receipts: list[Receipt]) -> bytes:
     """Return the Merkle root over the receipts' canonical JSON."""
-    return compute_merkle_root([encode_canonical(r) for r in receipts])
+    return compute_merkle_root(encode_receipts(receipts))
 
 
 def make_block_header(

@@ -134,10 +134,12 @@ def build_transaction(wire: SignedTxWire) -> Transaction:
         _decode_hex_field(s, SIGNATURE_BYTES, TxCode.BAD_SIGNATURE_ENCODING, f"signature {i}")
         for i, s in enumerate(wire.signatures)
     )
-    tx_hash = compute_tx_hash(body)
-    canonical = encode_canonical(
-        {"body": msgspec.to_builtins(body), "signatures": [s.hex() for s in signatures]}
-    )
+    body_bytes = encode_canonical(body)
+    tx_hash = sha256(body_bytes)
+    # JCS of {"body": …, "signatures": […]}: members in key order, each value canonical, so
+    # the body's canonical bytes are reused rather than encoded a second time.
+    signature_list = ",".join(f'"{s.hex()}"' for s in signatures)
+    canonical = b'{"body":' + body_bytes + b',"signatures":[' + signature_list.encode() + b"]}"
     return Transaction(body, keys, signatures, tx_hash, canonical)
 
 

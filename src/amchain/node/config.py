@@ -30,6 +30,10 @@ class NodeConfig:
     max_mempool_txs: int = 50_000
     max_body_bytes: int = 8 * 1024 * 1024
     admission_threads: int = 2
+    admission_processes: int = 0
+    """Worker processes that parse and admit transactions (0: threads in the node process)."""
+    state_cache_entries: int = 50_000
+    """Committed state values the block producer keeps in memory (0: none)."""
 
     @property
     def db_path(self) -> Path:

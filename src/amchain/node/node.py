@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import multiprocessing
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,12 +36,22 @@ from amchain.ledger import (
     TxError,
     apply_state_updates,
     compute_block_hash,
-    compute_receipts_root,
+    compute_merkle_root,
     compute_tx_root,
+    encode_receipts,
     make_block_header,
     sign_commit_record,
     validate_transaction_window,
 )
+from amchain.node.admission_pool import (
+    admit_part,
+    error_from_refusal,
+    init_worker,
+    parse_submission,
+    transaction_from_admitted,
+    warm_up,
+)
+from amchain.node.cache import StateCache
 from amchain.node.config import NodeConfig
 from amchain.node.devnet import create_dev_chain, load_node_key
 from amchain.runtime import (
@@ -87,6 +99,7 @@ class CommittedBlock:
     hash: str
     time_ms: int
     receipts: list[Receipt] = field(default_factory=list)
+    txs: list[Transaction] = field(default_factory=list)
 
 
 class NodeUnavailable(RuntimeError):
@@ -115,8 +128,14 @@ class Node:
             max_workers=config.admission_threads, thread_name_prefix="admission"
         )
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="block-writer")
+        self._processes: ProcessPoolExecutor | None = None
+        if config.admission_processes and [m.name for m in registry.modules] != [
+            m.name for m in default_registry().modules
+        ]:
+            raise ValueError("admission processes run the default registry only")
         self._head = self._load_head()
-        self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
+        self._state_cache = StateCache(config.state_cache_entries)
+        self._waiters: dict[bytes, list[asyncio.Future[StoredTx | None]]] = {}
         self._subscribers: set[asyncio.Queue[CommittedBlock]] = set()
         self._dropped: dict[bytes, TxError] = {}
         self._orderer: SoloOrderer | None = None
@@ -198,8 +217,11 @@ class Node:
         index: list[tuple[str, str, int]],
         *,
         meta: dict[str, bytes] | None = None,
+        receipt_bytes: list[bytes] | None = None,
     ) -> CommittedBlock:
         block_hash = compute_block_hash(header)
+        if receipt_bytes is None:
+            receipt_bytes = encode_receipts(receipts)
         tree = apply_state_updates(
             self.store.writer_tree_nodes(),
             self._head.state,
@@ -211,7 +233,7 @@ class Node:
             height=header.height,
             block_hash=block_hash.hex(),
             state_root=tree.root.hash.hex(),
-            receipts_root=compute_receipts_root(receipts).hex(),
+            receipts_root=compute_merkle_root(receipt_bytes).hex(),
         )
         commit = sign_commit_record(record, self.node_key)
         self.store.commit_block(
@@ -225,9 +247,10 @@ class Node:
             state_root_node=tree.root.node_id,
             index=index,
             meta=meta,
+            receipt_bytes=receipt_bytes,
         )
         self._head = Head(header.height, block_hash.hex(), header.time_ms, tree.root)
-        return CommittedBlock(header.height, block_hash.hex(), header.time_ms, receipts)
+        return CommittedBlock(header.height, block_hash.hex(), header.time_ms, receipts, txs)
 
     def _produce_block(
         self, batch: list[Transaction]
@@ -238,14 +261,15 @@ class Node:
         valid: list[Transaction] = []
         dropped: dict[bytes, TxError] = {}
         seen: set[bytes] = set()
-        writer = self.store.writer_state()
+        writer = self._state_cache.reader(self.store.writer_state())
+        included = self.store.known_txs([tx.hash for tx in batch], on_writer=True)
         for tx in batch:
             try:
                 validate_transaction_window(tx, chain_id=self.chain_id, now_ms=block_time_ms)
             except TxError as error:
                 dropped[tx.hash] = error
                 continue
-            if tx.hash in seen or self.store.has_tx(tx.hash, on_writer=True):
+            if tx.hash in seen or tx.hash in included:
                 continue
             seen.add(tx.hash)
             valid.append(tx)
@@ -264,7 +288,9 @@ class Node:
             result.receipts,
             result.write_set,
             [(e.kind, e.value, e.tx_index) for e in result.index],
+            receipt_bytes=result.receipt_bytes,
         )
+        self._state_cache.apply(result.write_set)
         return block, dropped
 
     async def _produce(self, batch: list[Transaction]) -> None:
@@ -273,10 +299,22 @@ class Node:
         self._dropped.update(dropped)
         if len(self._dropped) > 100_000:
             self._dropped.clear()
+        # Waiters hear the receipt from the block just committed (no database read);
+        # a transaction dropped from the block resolves to None.
+        position = {tx.hash: i for i, tx in enumerate(block.txs)}
         for tx in batch:
-            for fut in self._waiters.pop(tx.hash, []):
+            waiters = self._waiters.pop(tx.hash, None)
+            if not waiters:
+                continue
+            i = position.get(tx.hash)
+            stored = (
+                None
+                if i is None
+                else StoredTx(tx.hash_hex, block.height, i, tx.canonical, block.receipts[i])
+            )
+            for fut in waiters:
                 if not fut.done():
-                    fut.set_result(None)
+                    fut.set_result(stored)
         for queue in list(self._subscribers):
             try:
                 queue.put_nowait(block)
@@ -294,6 +332,22 @@ class Node:
             produce=self._produce,
         )
         self._task = asyncio.create_task(self._orderer.run(), name="solo-orderer")
+        if self.config.admission_processes:
+            await self._start_processes()
+
+    async def _start_processes(self) -> None:
+        """Start the admission worker processes and wait until each has imported the code."""
+        count = self.config.admission_processes
+        self._processes = ProcessPoolExecutor(
+            max_workers=count,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_worker,
+            initargs=(str(self.config.db_path), self.chain_id),
+        )
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(loop.run_in_executor(self._processes, warm_up) for _ in range(count))
+        )
 
     async def stop(self) -> None:
         """Stop cutting blocks after the one being produced; pending transactions are dropped."""
@@ -303,6 +357,8 @@ class Node:
             await self._task
         self._writer.shutdown(wait=True)
         self._admission_pool.shutdown(wait=True)
+        if self._processes is not None:
+            self._processes.shutdown(wait=True, cancel_futures=True)
         self.store.close()
 
     # -- reads ----------------------------------------------------------------------------
@@ -358,23 +414,85 @@ class Node:
         Raises:
             NodeUnavailable: the mempool is full (nothing of this batch was queued).
         """
-        if self._orderer is None:
-            raise NodeUnavailable("the node is not producing blocks")
-        if len(self._orderer) + len(values) > self.config.max_mempool_txs:
-            raise NodeUnavailable(
-                f"{len(self._orderer)} transactions are waiting; retry in a moment"
-            )
+        self._check_room(len(values))
         loop = asyncio.get_running_loop()
         items = list(enumerate(values))
         workers = max(1, min(self.config.admission_threads, len(items) // 64 or 1))
-        chunks = [items[i::workers] for i in range(workers)]
+        # Contiguous chunks, queued in order below: a batch keeps its order in the block.
+        size = -(-len(items) // workers)
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
         results = await asyncio.gather(
             *(loop.run_in_executor(self._admission_pool, self._admit_chunk, c) for c in chunks)
         )
-        outcomes: list[SubmitOutcome] = [SubmitOutcome(index=i) for i in range(len(values))]
         # Queue in submission order, whatever order the admission workers finished in: a
         # batch of dependent transactions (odometer readings, say) executes as it was sent.
         admitted = sorted((item for chunk in results for item in chunk), key=lambda r: r[0])
+        return self._queue(len(values), admitted)
+
+    async def submit_body(self, raw: bytes, *, max_depth: int) -> tuple[bool, list[SubmitOutcome]]:
+        """Parse a ``POST /v1/txs`` body (one transaction or ``{"txs": [...]}``), admit and
+        queue; returns whether it was a batch and one outcome per transaction, in order.
+
+        With admission processes, parsing and admission run in them (a large body is split
+        between them); otherwise parsing runs here and admission in threads.
+
+        Raises:
+            DecodeError: the body as a whole is refused (malformed, too deep, bad ``txs``).
+            NodeUnavailable: the mempool is full, or the admission workers had to restart.
+        """
+        if self._processes is None:
+            values, is_batch = parse_submission(
+                raw, max_bytes=self.config.max_body_bytes, max_depth=max_depth
+            )
+            return is_batch, await self.submit(values)
+        if self._orderer is None:
+            raise NodeUnavailable("the node is not producing blocks")
+        loop = asyncio.get_running_loop()
+        parts = max(1, min(self.config.admission_processes, len(raw) // 32_768))
+        now = now_ms()
+        try:
+            answers = await asyncio.gather(
+                *(
+                    loop.run_in_executor(
+                        self._processes, admit_part, raw, part, parts, now,
+                        self.config.max_body_bytes, max_depth,
+                    )
+                    for part in range(parts)
+                )
+            )  # fmt: skip
+        except BrokenProcessPool as exc:
+            log.error("an admission worker died; starting new ones")
+            await self._start_processes()
+            raise NodeUnavailable("admission workers restarted; retry the request") from exc
+        admitted: list[tuple[int, Transaction | None, Exception | None]] = []
+        is_batch = False
+        for answer in answers:
+            if not isinstance(answer[1], list):
+                raise error_from_refusal(answer)
+            is_batch = bool(answer[0])
+            for index, canonical, tail in answer[1]:
+                if canonical is None:
+                    admitted.append((index, None, error_from_refusal(tail)))  # type: ignore[arg-type]
+                else:
+                    tx = transaction_from_admitted(canonical, tail)  # type: ignore[arg-type]
+                    admitted.append((index, tx, None))
+        self._check_room(len(admitted))
+        return is_batch, self._queue(len(admitted), admitted)
+
+    def _check_room(self, count: int) -> None:
+        if self._orderer is None:
+            raise NodeUnavailable("the node is not producing blocks")
+        if len(self._orderer) + count > self.config.max_mempool_txs:
+            raise NodeUnavailable(
+                f"{len(self._orderer)} transactions are waiting; retry in a moment"
+            )
+
+    def _queue(
+        self, count: int, admitted: list[tuple[int, Transaction | None, Exception | None]]
+    ) -> list[SubmitOutcome]:
+        """Queue admitted transactions in index order; one outcome per index."""
+        assert self._orderer is not None
+        outcomes: list[SubmitOutcome] = [SubmitOutcome(index=i) for i in range(count)]
         for index, tx, error in admitted:
             outcome = outcomes[index]
             if tx is None:
@@ -394,23 +512,41 @@ class Node:
         return outcomes
 
     async def wait_for_commit(self, tx_hash: bytes, timeout_s: float) -> StoredTx | None:
-        """Wait until the transaction is committed (or ``timeout_s`` passes); None on timeout."""
-        stored = self.store.get_tx(tx_hash)
-        if stored is not None:
-            return stored
-        if self._orderer is None or not self._orderer.knows(tx_hash):
-            return None
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(tx_hash, []).append(fut)
-        try:
-            await asyncio.wait_for(fut, timeout_s)
-        except TimeoutError:
-            return None
-        finally:
+        """Wait until the transaction is committed (or ``timeout_s`` passes); None on timeout
+        or if it was dropped from its block."""
+        return (await self.wait_for_commits([tx_hash], timeout_s))[0]
+
+    async def wait_for_commits(
+        self, tx_hashes: list[bytes], timeout_s: float
+    ) -> list[StoredTx | None]:
+        """Wait until every transaction is committed, or ``timeout_s`` passes; one answer per
+        hash (None: not committed in time, dropped, or unknown)."""
+        # The event loop is the only thread that resolves waiters, so a transaction the
+        # orderer knows now is still to be committed: wait for its block without reading
+        # the database. Only a transaction it does not know may already be committed.
+        loop = asyncio.get_running_loop()
+        answers: list[StoredTx | None] = [None] * len(tx_hashes)
+        futures: list[tuple[int, bytes, asyncio.Future[StoredTx | None]]] = []
+        for i, tx_hash in enumerate(tx_hashes):
+            if self._orderer is None or not self._orderer.knows(tx_hash):
+                answers[i] = self.store.get_tx(tx_hash)
+                continue
+            fut: asyncio.Future[StoredTx | None] = loop.create_future()
+            self._waiters.setdefault(tx_hash, []).append(fut)
+            futures.append((i, tx_hash, fut))
+        if futures:
+            await asyncio.wait([f for _, _, f in futures], timeout=timeout_s)
+        for i, tx_hash, fut in futures:
+            if fut.done():
+                answers[i] = fut.result()
+                continue
+            fut.cancel()
             waiters = self._waiters.get(tx_hash)
             if waiters and fut in waiters:
                 waiters.remove(fut)
-        return self.store.get_tx(tx_hash)
+                if not waiters:
+                    del self._waiters[tx_hash]
+        return answers
 
     def subscribe(self, maxsize: int = 1024) -> asyncio.Queue[CommittedBlock]:
         queue: asyncio.Queue[CommittedBlock] = asyncio.Queue(maxsize=maxsize)

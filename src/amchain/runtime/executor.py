@@ -28,7 +28,8 @@ from amchain.ledger import (
     StateReader,
     Transaction,
     TxCode,
-    compute_receipts_root,
+    compute_merkle_root,
+    encode_receipts,
 )
 from amchain.modules.base import TxContext
 from amchain.runtime.authorise import authorise_signers, decode_args
@@ -54,6 +55,8 @@ class BlockResult:
     write_set: list[tuple[str, bytes | None]]
     receipts_root: bytes
     index: list[IndexEntry]
+    receipt_bytes: list[bytes]
+    """The receipts' canonical JSON (Merkle leaves and stored rows), encoded once."""
 
 
 def _failed(tx: Transaction, error: LedgerError | DecodeError) -> Receipt:
@@ -153,9 +156,11 @@ def execute_block(
         receipts.append(receipt)
         index.extend(_index_entries(tx, pairs, tx_index))
     write_set = block_state.write_set()
+    receipt_bytes = encode_receipts(receipts)
     return BlockResult(
         receipts=receipts,
         write_set=write_set,
-        receipts_root=compute_receipts_root(receipts),
+        receipts_root=compute_merkle_root(receipt_bytes),
         index=index,
+        receipt_bytes=receipt_bytes,
     )

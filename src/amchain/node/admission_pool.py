@@ -1,0 +1,153 @@
+"""Admission in worker processes, so it runs on every core outside the node's GIL.
+
+A worker gets the raw request body, parses it strictly (the same :func:`parse_submission`
+the threaded path uses), runs its share of the transactions through the full admission
+pipeline (:func:`amchain.runtime.admit_transaction`: size, decode, signatures, replay against
+committed transactions, permission against committed state, read from the node's SQLite
+file) and answers with plain data: for an admitted transaction its canonical bytes and hash,
+for a refusal its codespace, code, message and details. The node rebuilds the
+:class:`~amchain.ledger.Transaction` from the canonical bytes its own worker produced
+(:func:`transaction_from_admitted`, no second hash or signature check), checks it against
+the mempool and queues it in request order.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from amchain.codec import DecodeError, DecodeErrorCode, decode_json
+from amchain.ledger import LedgerError, SignedTxWire, Transaction
+from amchain.node.cache import StateCache
+from amchain.runtime import admit_transaction, default_registry
+
+# (index, canonical, hash) for an admitted transaction;
+# (index, None, (kind, codespace, code, message, details)) for a refusal.
+Refusal = tuple[str, str, int, str, dict[str, Any]]
+Admitted = tuple[int, bytes | None, bytes | Refusal]
+
+_WORKER: dict[str, Any] = {}
+WORKER_CACHE_ENTRIES = 20_000
+
+
+def parse_submission(raw: bytes, *, max_bytes: int, max_depth: int) -> tuple[list[Any], bool]:
+    """Parse a ``POST /v1/txs`` body: one signed transaction, or ``{"txs": [...]}``.
+
+    Returns the parsed transactions and whether the body was a batch.
+
+    Raises:
+        DecodeError: the body is not strict JSON (any decode code), or ``txs`` is not a
+            non-empty array (WRONG_TYPE).
+    """
+    value = decode_json(raw, max_bytes=max_bytes, max_depth=max_depth)
+    if isinstance(value, dict) and set(value) == {"txs"}:
+        values = value["txs"]
+        if not isinstance(values, list) or not values:
+            raise DecodeError(
+                DecodeErrorCode.WRONG_TYPE, "txs must be a non-empty array of signed transactions"
+            )
+        return values, True
+    return [value], False
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Leave as soon as the node process is gone (a ``kill -9`` does not tell its workers)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def init_worker(db_path: str, chain_id: str) -> None:
+    """Process initializer: the registry and a read connection to the node's database."""
+    from amchain.storage import BlockStore
+
+    threading.Thread(
+        target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True
+    ).start()
+    store = BlockStore(Path(db_path))
+    _WORKER.update(
+        store=store,
+        registry=default_registry(),
+        chain_id=chain_id,
+        cache=StateCache(WORKER_CACHE_ENTRIES),
+        height=-2,
+    )
+
+
+def warm_up() -> bool:
+    """Called once per worker at node start, so the first request does not pay for imports."""
+    return "store" in _WORKER
+
+
+def refusal_of(error: LedgerError | DecodeError) -> Refusal:
+    kind = "decode" if isinstance(error, DecodeError) else "ledger"
+    details = error.details if isinstance(error, LedgerError) else {}
+    return (kind, error.codespace, int(error.code), error.message, details)
+
+
+def error_from_refusal(refusal: Refusal) -> LedgerError | DecodeError:
+    """Rebuild a refusal in the node process (same codespace, code, message and details)."""
+    kind, codespace, code, message, details = refusal
+    if kind == "decode":
+        return DecodeError(DecodeErrorCode(code), message)
+    error = LedgerError(code, message, details=details)
+    error.codespace = codespace
+    return error
+
+
+def admit_part(
+    raw: bytes, part: int, parts: int, now_ms: int, max_bytes: int, max_depth: int
+) -> tuple[bool, list[Admitted]] | Refusal:
+    """Worker: parse ``raw`` and admit transactions ``part``, ``part + parts``, … of it.
+
+    Returns ``(is_batch, results)``, or the refusal of the whole body.
+    """
+    try:
+        values, is_batch = parse_submission(raw, max_bytes=max_bytes, max_depth=max_depth)
+    except DecodeError as error:
+        return refusal_of(error)
+    store = _WORKER["store"]
+    # Committed state through a cache that lives while the chain stays at one height: the
+    # keys every transaction reads (consortium keys, organisations, DIDs) are read once per
+    # block, and a request sees every block committed before it arrived.
+    cache: StateCache = _WORKER["cache"]
+    height = store.latest_height()
+    if height != _WORKER["height"]:
+        cache.clear()
+        _WORKER["height"] = height
+    state = cache.reader(store.state())
+    size = -(-len(values) // parts)
+    first = part * size
+    out: list[Admitted] = []
+    for index in range(first, min(len(values), first + size)):
+        try:
+            tx = admit_transaction(
+                values[index],
+                registry=_WORKER["registry"],
+                state=state,
+                chain_id=_WORKER["chain_id"],
+                now_ms=now_ms,
+                is_known=store.has_tx,
+            )
+        except (LedgerError, DecodeError) as error:
+            out.append((index, None, refusal_of(error)))
+            continue
+        out.append((index, tx.canonical, tx.hash))
+    return is_batch, out
+
+
+def transaction_from_admitted(canonical: bytes, tx_hash: bytes) -> Transaction:
+    """Rebuild a transaction a worker admitted, from its canonical bytes and hash."""
+    wire = msgspec.json.decode(canonical, type=SignedTxWire)
+    return Transaction(
+        wire.body,
+        tuple(bytes.fromhex(k) for k in wire.body.signers),
+        tuple(bytes.fromhex(s) for s in wire.signatures),
+        tx_hash,
+        canonical,
+    )
