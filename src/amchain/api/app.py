@@ -439,10 +439,10 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
     ) -> Response:
         vin = vin.upper()
         try:
-            record, raw_events, bundle = vehicle_history_at(node, vin, height)
+            record, raw_events, at, bundle = vehicle_history_at(node, vin, height, prove=proof)
         except ProofUnavailable as error:
             raise _proof_problem(error) from None
-        if record is None or bundle is None:
+        if record is None:
             raise _not_found("Vehicle", f"no vehicle with VIN {vin} is registered")
         entries = [msgspec.json.decode(e, type=vehicles.HistoryEntry) for e in raw_events]
         state = node.store.state()
@@ -450,7 +450,7 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
         rollbacks = [
             r
             for r in refused_rollbacks(node.store, node.registry, state, record.vin)
-            if r["height"] <= bundle["height"]
+            if r["height"] <= at
         ]
         flags["refused_odometer_rollbacks"] = rollbacks
         body: dict[str, Any] = {
@@ -463,10 +463,10 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             "flags": flags,
             "history_head": record.history_head,
             "event_count": record.event_count,
-            "events": bundle["events"],
-            "as_of_height": bundle["height"],
+            "events": [msgspec.Raw(e) for e in raw_events],
+            "as_of_height": at,
         }
-        if proof:
+        if bundle is not None:
             # The answer is itself the bundle (its events are the proven ones): `amchain
             # verify` checks it as saved; summary and flags are for display, not proven.
             body.update(bundle)
