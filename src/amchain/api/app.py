@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import amchain
+from amchain.api.cluster import install_cluster_api
 from amchain.api.problems import (
     PROBLEM_MEDIA_TYPE,
     ApiProblem,
@@ -38,6 +39,7 @@ from amchain.codec import DecodeError, DecodeErrorCode, decode_json
 from amchain.ledger import SignedTxWire
 from amchain.modules import identity, vehicles
 from amchain.node import Node, NodeUnavailable
+from amchain.node.cluster import ClusterNode
 from amchain.node.node import CommittedBlock
 
 MAX_WAIT_MS = 60_000
@@ -121,6 +123,8 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.node = node
+    if isinstance(node, ClusterNode):
+        install_cluster_api(app, node)
 
     # -- errors ---------------------------------------------------------------------------
     @app.exception_handler(ApiProblem)
@@ -155,7 +159,7 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             "state_root": head.state_root.hex(),
             "pending_txs": node.pending_count(),
             "node_key": node.node_key.public_key.hex(),
-            "ordering": "solo",
+            "ordering": getattr(node, "ordering", "solo"),
             "version": amchain.__version__,
             "modules": [m.name for m in node.registry.modules],
         }
@@ -208,11 +212,17 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
     )
     async def submit(
         request: Request,
-        wait: str | None = Query(None, description="`commit`: answer once committed"),
+        wait: str | None = Query(
+            None,
+            description="`commit`: answer once committed; `final`: once a quorum of peers "
+            "signed the block's commit record",
+        ),
         timeout_ms: int = Query(10_000, ge=0, le=MAX_WAIT_MS),
     ) -> JSONResponse:
-        if wait not in (None, "commit"):
-            raise ApiProblem(400, "api", 4, "Bad wait mode", "wait must be 'commit' or absent")
+        if wait not in (None, "commit", "final"):
+            raise ApiProblem(
+                400, "api", 4, "Bad wait mode", "wait must be 'commit', 'final' or absent"
+            )
         raw = await _read_body(request, node.config.max_body_bytes)
         try:
             value = decode_json(
@@ -237,7 +247,13 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             outcomes = await node.submit(values)
         except NodeUnavailable as exc:
             return JSONResponse(
-                problem_body(503, "node", 1, "Node busy", str(exc)),
+                problem_body(
+                    503,
+                    "node",
+                    getattr(exc, "code", 1),
+                    getattr(exc, "title", "Node busy"),
+                    str(exc),
+                ),
                 status_code=503,
                 media_type=PROBLEM_MEDIA_TYPE,
                 headers={"Retry-After": "1"},
@@ -265,14 +281,20 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
                 results.append(
                     {"index": outcome.index, "hash": outcome.tx_hash, "status": "pending"}
                 )
-        if wait == "commit":
+        if wait is not None:
 
             async def finish(result: dict[str, Any]) -> None:
                 if result["status"] != "pending":
                     return
-                stored = await node.wait_for_commit(
-                    bytes.fromhex(result["hash"]), timeout_ms / 1000
-                )
+                final = False
+                if wait == "final":
+                    stored, final = await node.wait_for_final(
+                        bytes.fromhex(result["hash"]), timeout_ms / 1000
+                    )
+                else:
+                    stored = await node.wait_for_commit(
+                        bytes.fromhex(result["hash"]), timeout_ms / 1000
+                    )
                 if stored is None:
                     _, _, dropped = node.tx_status(bytes.fromhex(result["hash"]))
                     if dropped is not None:
@@ -293,6 +315,8 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
                     height=stored.height,
                     receipt=msgspec.to_builtins(stored.receipt),
                 )
+                if wait == "final":
+                    result["final"] = final
 
             await asyncio.gather(*(finish(r) for r in results))
         if not is_batch:
@@ -329,17 +353,29 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
     )
     async def get_tx(
         tx_hash: str,
-        wait: str | None = Query(None, description="`commit`: wait until committed"),
+        wait: str | None = Query(
+            None,
+            description="`commit`: wait until committed; `final`: until a quorum of peers "
+            "signed the block's commit record",
+        ),
         timeout_ms: int = Query(10_000, ge=0, le=MAX_WAIT_MS),
     ) -> dict[str, Any]:
-        if wait not in (None, "commit"):
-            raise ApiProblem(400, "api", 4, "Bad wait mode", "wait must be 'commit' or absent")
+        if wait not in (None, "commit", "final"):
+            raise ApiProblem(
+                400, "api", 4, "Bad wait mode", "wait must be 'commit', 'final' or absent"
+            )
         raw = _parse_hash(tx_hash)
+        final: bool | None = None
         if wait == "commit":
             await node.wait_for_commit(raw, timeout_ms / 1000)
+        elif wait == "final":
+            _, final = await node.wait_for_final(raw, timeout_ms / 1000)
         status, stored, dropped = await asyncio.to_thread(node.tx_status, raw)
         if stored is not None:
-            return tx_json(stored)
+            answer = tx_json(stored)
+            if final is not None:
+                answer["final"] = final
+            return answer
         if status == "pending":
             return {"status": "pending", "hash": tx_hash.lower()}
         if dropped is not None:

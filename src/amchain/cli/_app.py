@@ -10,6 +10,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
+from amchain.cli._cluster import cluster_app, node_app
 from amchain.cli._common import (
     DataDirOpt,
     JsonOpt,
@@ -47,6 +48,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(did_app, name="did")
 app.add_typer(vehicle_app, name="vehicle")
 app.add_typer(tx_app, name="tx")
+app.add_typer(node_app, name="node")
+app.add_typer(cluster_app, name="cluster")
 
 AsOpt = Annotated[str, typer.Option("--as", help="Keystore name of the signing key.")]
 

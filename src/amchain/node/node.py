@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amchain.codec import DecodeError, convert
-from amchain.consensus import MempoolFull, SoloOrderer
+from amchain.consensus import MempoolFull, Orderer, SoloOrderer
 from amchain.crypto import KeyPair
 from amchain.ledger import (
     EMPTY_STATE_ROOT,
@@ -28,6 +28,7 @@ from amchain.ledger import (
     LedgerError,
     MemoryState,
     Receipt,
+    SignedCommit,
     Transaction,
     TxCode,
     TxError,
@@ -114,7 +115,8 @@ class Node:
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
         self._subscribers: set[asyncio.Queue[CommittedBlock]] = set()
         self._dropped: dict[bytes, TxError] = {}
-        self._orderer: SoloOrderer | None = None
+        self._orderer: Orderer | None = None
+        self.last_commit: SignedCommit | None = None
         self._task: asyncio.Task[None] | None = None
         self.started_at_ms = now_ms()
 
@@ -210,6 +212,7 @@ class Node:
             receipts_root=compute_receipts_root(receipts).hex(),
         )
         commit = sign_commit_record(record, self.node_key)
+        self.last_commit = commit
         self.store.commit_block(
             header=header,
             block_hash=block_hash,
@@ -405,6 +408,14 @@ class Node:
             if waiters and fut in waiters:
                 waiters.remove(fut)
         return self.store.get_tx(tx_hash)
+
+    async def wait_for_final(
+        self, tx_hash: bytes, timeout_s: float
+    ) -> tuple[StoredTx | None, bool]:
+        """Wait until the transaction's block is final. A solo node is its own quorum, so
+        final means committed; the cluster peer overrides this."""
+        stored = await self.wait_for_commit(tx_hash, timeout_s)
+        return stored, stored is not None
 
     def subscribe(self, maxsize: int = 1024) -> asyncio.Queue[CommittedBlock]:
         queue: asyncio.Queue[CommittedBlock] = asyncio.Queue(maxsize=maxsize)
