@@ -231,6 +231,7 @@ class ClusterNode(Node):
         self._final_waiters: dict[int, list[asyncio.Future[None]]] = {}
         self._to_persist: list[Finality] = []
         self._halted: str | None = None
+        self.blocks_fetched = 0
         self._verify_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify")
         self._http: httpx.AsyncClient | None = None
         self._etcd_orderer: EtcdOrderer | None = None
@@ -384,7 +385,9 @@ class ClusterNode(Node):
     async def fetch(self, height: int, count: int) -> list[tuple[OrderedBlock, list[SignedCommit]]]:
         assert self._http is not None
         others = [p for p in self.cluster.peers if p.name != self.cluster.name]
-        return await fetch_blocks_from_peers(self._http, others, height, count, self.tracker)
+        blocks = await fetch_blocks_from_peers(self._http, others, height, count, self.tracker)
+        self.blocks_fetched += len(blocks)
+        return blocks
 
     async def apply(self, block: OrderedBlock, certificate: list[SignedCommit] | None) -> None:
         """Validate, execute and commit the next block; publish the signed commit record."""
@@ -589,4 +592,5 @@ class ClusterNode(Node):
             "halted": self._halted is not None,
             "halt_reason": self._halted,
             "blocks_cut": orderer.blocks_cut if orderer is not None else 0,
+            "blocks_fetched": self.blocks_fetched,
         }

@@ -1,0 +1,249 @@
+"""Consortium benchmark: signed vehicle events to quorum finality, and a stopped peer's catch-up.
+
+Starts a local consortium (`amchain cluster up` code: real etcd members and real peer
+processes on 127.0.0.1), registers vehicles, then offers odometer events (signed by the
+registry organisation) at a fixed rate through every peer's API, in batches with
+`?wait=final`. Reports:
+
+* events/s that reached quorum finality (a majority of peers signed the same commit record),
+  and p50/p99 of the time from sending a batch to its final answer;
+* catch-up: one peer is stopped (SIGSTOP) for a while under the same load, then resumed;
+  its catch-up rate (transactions applied per second until it is back at the head) is
+  compared with the network's production rate.
+
+    .venv/bin/python bench/cluster_finality.py [--peers 4] [--etcd 3] [--rate 1000]
+        [--seconds 20] [--batch 100] [--stop-seconds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from amchain.crypto import KeyPair
+from amchain.ledger import Transaction, make_body, sign_transaction
+from amchain.node import Keystore
+from amchain.node.localnet import LocalCluster
+
+VIN_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+
+
+def vin(i: int) -> str:
+    digits = []
+    for _ in range(8):
+        i, r = divmod(i, len(VIN_ALPHABET))
+        digits.append(VIN_ALPHABET[r])
+    return "WVWZZZ1K" + "Z" + "".join(digits)
+
+
+def sign(chain_id: str, key: KeyPair, module: str, message: str, args: dict) -> Transaction:
+    body = make_body(
+        chain_id=chain_id,
+        signers=[key.public_key],
+        nonce=secrets.randbelow(2**53),
+        expires_at_ms=time.time_ns() // 1_000_000 + 3_600_000,
+        module=module,
+        message=message,
+        args=args,
+    )
+    return sign_transaction(body, [key])
+
+
+def registration(chain_id: str, oem: KeyPair, i: int) -> Transaction:
+    return sign(
+        chain_id,
+        oem,
+        "vehicles",
+        "register_vehicle",
+        {"vin": vin(i), "make": "VW", "model": "Golf", "model_year": 2024},
+    )
+
+
+def odometer(chain_id: str, registry: KeyPair, i: int, vehicles: int) -> Transaction:
+    return sign(
+        chain_id,
+        registry,
+        "vehicles",
+        "record_event",
+        {
+            "vin": vin(i % vehicles),
+            "event": {"type": "odometer", "odometer_km": 1000 + 10 * (i // vehicles)},
+        },
+    )
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+async def post_batch(
+    client: httpx.AsyncClient, url: str, txs: list[Transaction]
+) -> tuple[int, float]:
+    """POST a batch with wait=final; return (final count, seconds)."""
+    body = b'{"txs":[' + b",".join(tx.canonical for tx in txs) + b"]}"
+    started = time.perf_counter()
+    for _ in range(50):
+        try:
+            response = await client.post(
+                f"{url}/v1/txs",
+                content=body,
+                params={"wait": "final", "timeout_ms": 60_000},
+                headers={"content-type": "application/json"},
+            )
+        except httpx.HTTPError:
+            await asyncio.sleep(0.2)
+            continue
+        if response.status_code == 503:
+            await asyncio.sleep(0.2)
+            continue
+        results = response.json()["results"]
+        final = sum(1 for r in results if r.get("final") or r.get("status") == "refused")
+        return final, time.perf_counter() - started
+    return 0, time.perf_counter() - started
+
+
+async def offer(
+    urls: list[str], txs: list[Transaction], rate: float, batch: int
+) -> tuple[float, list[float], int]:
+    """Offer ``txs`` at ``rate`` per second; return (seconds, per-batch latencies, final)."""
+    latencies: list[float] = []
+    final_total = 0
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=200)) as client:
+        tasks = []
+        started = time.perf_counter()
+        for n, start in enumerate(range(0, len(txs), batch)):
+            due = started + start / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(
+                asyncio.create_task(
+                    post_batch(client, urls[n % len(urls)], txs[start : start + batch])
+                )
+            )
+        for result in await asyncio.gather(*tasks):
+            final_total += result[0]
+            latencies.append(result[1])
+        elapsed = time.perf_counter() - started
+    return elapsed, latencies, final_total
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def height(url: str) -> int:
+    return int(httpx.get(f"{url}/v1/status", timeout=10).json()["height"])
+
+
+def tx_total(url: str) -> int:
+    """Transactions in the peer's chain (sum of block tx counts, via its status blocks)."""
+    return int(httpx.get(f"{url}/v1/cluster/status", timeout=10).json()["height"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peers", type=int, default=4)
+    parser.add_argument("--etcd", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=1000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--vehicles", type=int, default=4000)
+    parser.add_argument("--stop-seconds", type=float, default=15)
+    parser.add_argument("--dir", type=Path, default=None)
+    options = parser.parse_args()
+
+    directory = options.dir or Path(tempfile.mkdtemp(prefix="amchain-cluster-bench-"))
+    cluster = LocalCluster.create(directory / "cluster", peers=options.peers, etcd=options.etcd)
+    print(f"cluster in {cluster.directory}; cores: {os.cpu_count()}; load {load_average()}")
+    cluster.start()
+    try:
+        keystore = Keystore(cluster.directory)
+        oem, registry = keystore.get("oem").key, keystore.get("registry").key
+        urls = [p.url for p in cluster.peers]
+        chain_id = cluster.chain_id
+
+        count = int(options.rate * options.seconds)
+        stop_count = int(options.rate * options.stop_seconds)
+        t0 = time.perf_counter()
+        registrations = [registration(chain_id, oem, i) for i in range(options.vehicles)]
+        events = [
+            odometer(chain_id, registry, i, options.vehicles) for i in range(count + stop_count)
+        ]
+        print(f"signed {len(registrations) + len(events)} txs in {time.perf_counter() - t0:.1f} s")
+
+        elapsed, _, final = asyncio.run(offer(urls, registrations, 2000, 200))
+        print(f"registered {final} vehicles in {elapsed:.1f} s")
+
+        print(f"load before finality run: {load_average()}")
+        elapsed, latencies, final = asyncio.run(
+            offer(urls, events[:count], options.rate, options.batch)
+        )
+        print(
+            f"FINALITY: offered {options.rate:.0f}/s for {options.seconds:.0f} s: {final} events "
+            f"final in {elapsed:.1f} s = {final / elapsed:.0f} events/s; batch latency to "
+            f"finality p50 {statistics.median(latencies):.3f} s, p99 "
+            f"{percentile(latencies, 0.99):.3f} s, max {max(latencies):.3f} s "
+            f"(load {load_average()})"
+        )
+
+        # Catch-up: stop the last peer under load, resume it, time its return to the head.
+        victim = cluster.peers[-1]
+        others = [p.url for p in cluster.peers[:-1]]
+        before = height(others[0])
+        os.kill(victim.pid, signal.SIGSTOP)
+        stop_started = time.perf_counter()
+        elapsed, _, final = asyncio.run(
+            offer(others, events[count:], options.rate, options.batch)
+        )
+        produced_blocks = height(others[0]) - before
+        production_rate = final / (time.perf_counter() - stop_started)
+        target = height(others[0])
+        behind = target - height_or(victim.url, before)
+        os.kill(victim.pid, signal.SIGCONT)
+        resumed = time.perf_counter()
+        while height_or(victim.url, 0) < target:
+            time.sleep(0.05)
+        catch_up_s = time.perf_counter() - resumed
+        catch_up_rate = final / catch_up_s
+        print(
+            f"CATCH-UP: peer stopped {time.perf_counter() - stop_started - catch_up_s:.1f} s while "
+            f"the network finalised {final} events in {produced_blocks} blocks "
+            f"({production_rate:.0f} events/s); resumed {behind} blocks behind, back at the "
+            f"head in {catch_up_s:.2f} s = {catch_up_rate:.0f} events/s, "
+            f"{catch_up_rate / production_rate:.1f}x the production rate (load {load_average()})"
+        )
+        subprocess.run(
+            [
+                os.path.join(os.path.dirname(os.sys.executable), "amchain"),
+                "cluster",
+                "status",
+                "--dir",
+                str(cluster.directory),
+            ],
+            check=False,
+        )
+    finally:
+        cluster.stop()
+
+
+def height_or(url: str, default: int) -> int:
+    try:
+        return height(url)
+    except httpx.HTTPError:
+        return default
+
+
+if __name__ == "__main__":
+    main()
