@@ -451,9 +451,12 @@ class EtcdOrderer:
             info = json.loads(current.value)
             if info.get("key") != self.cutter.key:
                 self.cutter = CutterInfo(info.get("name", ""), info.get("url", ""), info["key"])
-            if info.get("key") == self.config.node_key_hex and current.lease != self._lease:
-                # Our own key from before a restart: let its lease run out.
-                return
+            # Our own key (we stepped down while etcd was unreachable, or restarted): take
+            # the role back if its lease still lives. Safe, since heights are written with
+            # create_revision == 0 whoever cuts.
+            own = info.get("key") == self.config.node_key_hex and current.lease
+            if own and await self.etcd.keep_alive(current.lease) > 0:
+                self._become_cutter(current.lease)
             return
         lease = await self.etcd.grant_lease(self.config.lease_ttl_s)
         won, _, _ = await self.etcd.txn(
@@ -464,6 +467,9 @@ class EtcdOrderer:
             with contextlib.suppress(Exception):
                 await self.etcd.revoke_lease(lease)
             return
+        self._become_cutter(lease)
+
+    def _become_cutter(self, lease: int) -> None:
         self._lease = lease
         self._last_keepalive = time.monotonic()
         self.is_cutter = True
@@ -476,9 +482,12 @@ class EtcdOrderer:
     async def _forward_loop(self) -> None:
         interval = self.config.forward_interval_ms / 1000
         resend = self.config.resend_after_ms / 1000
+        last_sweep = 0.0
         while not self._stopping:
             await asyncio.sleep(interval)
-            self._drop_expired()
+            if time.monotonic() - last_sweep > 1.0:
+                last_sweep = time.monotonic()
+                self._drop_expired()
             if self.is_cutter or not self._pending or not self.cutter.url:
                 continue
             if self.cutter.key == self.config.node_key_hex:
@@ -552,8 +561,12 @@ class EtcdOrderer:
             if tx_hash in self._ordered:
                 continue
             tx = waiting.tx
-            if tx.body.expires_at_ms <= block_time_ms:
+            try:
+                # Exactly the check every peer makes at the block's time.
+                validate_transaction_window(tx, chain_id=self.chain_id, now_ms=block_time_ms)
+            except TxError as error:
                 expired.append(tx_hash)
+                self.hooks.dropped(tx_hash, error)
                 continue
             if self.hooks.is_committed(tx_hash):
                 expired.append(tx_hash)  # already in a block: forget it quietly
@@ -729,7 +742,8 @@ class EtcdOrderer:
         if height > applied + 1:
             return False
         try:
-            block = decode_block(kv.value)
+            # Decoding re-hashes every transaction: off the event loop, which serves the API.
+            block = await asyncio.get_running_loop().run_in_executor(None, decode_block, kv.value)
         except BlockDecodeError as exc:
             self.hooks.halt(f"block {height} in etcd is invalid: {exc}")
             return False

@@ -314,6 +314,13 @@ class ClusterNode(Node):
             hooks=self,
         )
         self._orderer = self._etcd_orderer
+        if self._head.height > 0 and self._halted is None:
+            # Publish the head's record again: a crash may have come between commit and
+            # publication, and the quorum may need this peer's signature.
+            head = self.store.get_block(self._head.height)
+            if head is not None:
+                self._own[self._head.height] = head.commit
+                self._etcd_orderer.publish(head.commit)
         self._task = asyncio.create_task(self._etcd_orderer.run(), name="etcd-orderer")
         self._background.append(asyncio.create_task(self._persist_loop(), name="certificates"))
 
