@@ -439,3 +439,24 @@ def test_event_stream_resumes_from_a_height(node, vehicle) -> None:
 def test_canonical_body_with_unicode_escapes_is_accepted(node, vehicle) -> None:
     tx = odometer_tx(node, 30_000)
     assert node.post_raw(encode_canonical(tx.to_wire())).status_code == 200
+
+
+def test_a_batch_executes_in_the_order_it_was_sent(node: RunningNode) -> None:
+    vin = "WVWZZZ1JZXW000001"
+    register = node.tx(
+        [node.key("oem")],
+        "vehicles",
+        "register_vehicle",
+        {"vin": vin, "make": "VW", "model": "Golf", "model_year": 1999},
+    )
+    assert node.post(register).status_code == 200
+    # 300 increasing readings in one batch: admission runs them on several workers, but they
+    # must reach the block in the order sent, or later readings would look like rollbacks.
+    readings = [odometer_tx(node, 10 * (i + 1), vin=vin).to_wire() for i in range(300)]
+    response = httpx.post(
+        f"{node.url}/v1/txs", json={"txs": readings}, params={"wait": "commit"}, timeout=60
+    )
+    assert response.status_code == 202, response.text
+    results = response.json()["results"]
+    assert all(r["status"] == "committed" and r["receipt"]["ok"] for r in results)
+    assert node.get(f"/v1/vehicles/{vin}").json()["last_odometer_km"] == 3_000

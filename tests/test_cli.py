@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -282,3 +283,45 @@ def test_demo_traffic(start_up) -> None:  # type: ignore[no-untyped-def]
     stop(up)
     assert up.process.returncode == 0, up.output()
     assert "refused as expected" in up.output()
+
+
+def test_saved_history_proof_verifies_and_any_edit_is_caught(up: UpProcess, tmp_path: Path) -> None:
+    ok(run_cli(up, "vehicle", "register", VIN, "--make", "Honda", "--model", "Accord",
+               "--year", "2003", "--as", "oem"))  # fmt: skip
+    for km in ("12000", "25000", "31000"):
+        ok(
+            run_cli(
+                up, "vehicle", "event", VIN, "odometer", "--odometer-km", km, "--as", "registry"
+            )
+        )
+    bundle_path = tmp_path / "history.json"
+    out = ok(run_cli(up, "vehicle", "history", VIN, "--proof", "--out", str(bundle_path)))
+    assert f"amchain verify {bundle_path}" in out
+    verified = ok(run_cli(up, "verify", str(bundle_path)))
+    assert "verified" in verified and "4 events, complete and in order" in verified
+
+    bundle = json.loads(bundle_path.read_text())
+    node_key = json.loads(ok(run_cli(up, "status", "--json")))["node_key"]
+
+    def refused(edit: Any, *extra: str) -> str:
+        changed = json.loads(json.dumps(bundle))
+        edit(changed)
+        path = tmp_path / "edited.json"
+        path.write_text(json.dumps(changed))
+        result = run_cli(up, "verify", str(path), *extra)
+        assert result.returncode == 1, f"{result.stdout}\n{result.stderr}"
+        return result.stderr
+
+    assert "history of 1HGCM82633A004352 is incomplete" in refused(lambda b: b["events"].pop(2))
+    assert "was altered" in refused(lambda b: b["events"][2].update(odometer_km=2500))
+
+    def forge(b: dict[str, Any]) -> None:
+        sig = b["certificate"]["signatures"][0]
+        sig["signature"] = ("1" if sig["signature"][0] == "0" else "0") + sig["signature"][1:]
+
+    assert "proof/5" in refused(forge) and "forged" in refused(forge)
+    # the same bundle, checked against a peer key that did not sign it
+    other = "ab" * 32
+    assert "proof/4" in refused(lambda b: None, "--peer-key", other)
+    # explicit trust in the node's key (what a verifier on another machine passes)
+    assert "verified" in ok(run_cli(up, "verify", str(bundle_path), "--peer-key", node_key))

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import amchain
@@ -27,6 +27,13 @@ from amchain.api.problems import (
     problem_body,
     problem_from_error,
     problem_response,
+)
+from amchain.api.proofs import (
+    ProofUnavailable,
+    did_bundle,
+    state_bundle,
+    tx_bundle,
+    vehicle_history_at,
 )
 from amchain.api.views import (
     block_json,
@@ -62,6 +69,22 @@ def _parse_hash(text: str) -> bytes:
             400, "api", 2, "Bad transaction hash", "a transaction hash is 64 hex digits"
         )
     return raw
+
+
+_PROOF_STATUS = {20: 404, 21: 410, 22: 422}
+PROOF_QUERY = Query(False, description="add a proof bundle (check it with `amchain verify`)")
+HEIGHT_QUERY = Query(None, ge=0, description="answer as of this height (default: the head)")
+
+
+def _proof_problem(error: ProofUnavailable) -> ApiProblem:
+    return ApiProblem(
+        _PROOF_STATUS.get(error.code, 400), "proof", error.code, error.title, error.detail
+    )
+
+
+def _json(body: Any) -> Response:
+    # msgspec encodes stored records embedded as msgspec.Raw without decoding them again.
+    return Response(msgspec.json.encode(body), media_type="application/json")
 
 
 def _tx_schema() -> dict[str, Any]:
@@ -359,6 +382,7 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             "signed the block's commit record",
         ),
         timeout_ms: int = Query(10_000, ge=0, le=MAX_WAIT_MS),
+        proof: bool = PROOF_QUERY,
     ) -> dict[str, Any]:
         if wait not in (None, "commit", "final"):
             raise ApiProblem(
@@ -372,10 +396,12 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             _, final = await node.wait_for_final(raw, timeout_ms / 1000)
         status, stored, dropped = await asyncio.to_thread(node.tx_status, raw)
         if stored is not None:
-            answer = tx_json(stored)
+            body = tx_json(stored)
             if final is not None:
-                answer["final"] = final
-            return answer
+                body["final"] = final
+            if proof:
+                body["proof"] = await asyncio.to_thread(tx_bundle, node, stored)
+            return body
         if status == "pending":
             return {"status": "pending", "hash": tx_hash.lower()}
         if dropped is not None:
@@ -391,17 +417,49 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
 
     # -- identity -------------------------------------------------------------------------
     @app.get("/v1/dids/{did:path}", tags=["identity"], summary="Resolve a DID to its DID document")
-    def get_did(did: str) -> dict[str, Any]:
+    def get_did(
+        did: str, proof: bool = PROOF_QUERY, height: int | None = HEIGHT_QUERY
+    ) -> dict[str, Any]:
         state = node.store.state()
         try:
-            result = identity.resolve_did(state, did)
+            if proof or height is not None:
+                bundle = did_bundle(node, did, height)
+                result = None if bundle is None else dict(bundle["resolution"])
+            else:
+                result = identity.resolve_did(state, did)
         except identity.IdentityError as error:
             raise problem_from_error(error, status=400, did=did) from None
+        except ProofUnavailable as error:
+            raise _proof_problem(error) from None
         if result is None:
             raise _not_found("DID", f"{did} is not known on this chain")
         result = dict(result)
         result["didResolutionMetadata"] = {"contentType": "application/did+json"}
+        if proof:
+            result["proof"] = bundle
         return result
+
+    # -- state ----------------------------------------------------------------------------
+    @app.get(
+        "/v1/state/{key:path}",
+        tags=["state"],
+        summary="One state entry (e.g. vehicles/v/<VIN>), optionally with its proof",
+    )
+    def get_state(
+        key: str, proof: bool = PROOF_QUERY, height: int | None = HEIGHT_QUERY
+    ) -> Response:
+        try:
+            bundle = state_bundle(node, key, height)
+        except ProofUnavailable as error:
+            raise _proof_problem(error) from None
+        body: dict[str, Any] = {
+            "key": key,
+            "value": bundle["entry"]["value"],
+            "height": bundle["height"],
+        }
+        if proof:
+            body["proof"] = bundle
+        return _json(body)
 
     @app.get("/v1/organisations", tags=["consortium"], summary="Consortium organisations and roles")
     def list_orgs() -> dict[str, Any]:
@@ -427,14 +485,26 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
         tags=["vehicles"],
         summary="A vehicle's life history, in order, with flags",
     )
-    def get_history(vin: str) -> dict[str, Any]:
+    def get_history(
+        vin: str, proof: bool = PROOF_QUERY, height: int | None = HEIGHT_QUERY
+    ) -> Response:
+        vin = vin.upper()
+        try:
+            record, raw_events, bundle = vehicle_history_at(node, vin, height)
+        except ProofUnavailable as error:
+            raise _proof_problem(error) from None
+        if record is None or bundle is None:
+            raise _not_found("Vehicle", f"no vehicle with VIN {vin} is registered")
+        entries = [msgspec.json.decode(e, type=vehicles.HistoryEntry) for e in raw_events]
         state = node.store.state()
-        record = _vehicle_or_404(state, vin)
-        entries = vehicles.get_history(state, record.vin)
         flags: dict[str, Any] = dict(vehicles.summarize_history(record, entries))
-        rollbacks = refused_rollbacks(node.store, node.registry, state, record.vin)
+        rollbacks = [
+            r
+            for r in refused_rollbacks(node.store, node.registry, state, record.vin)
+            if r["height"] <= bundle["height"]
+        ]
         flags["refused_odometer_rollbacks"] = rollbacks
-        return {
+        body: dict[str, Any] = {
             "vin": record.vin,
             "did": record.did,
             "make": record.make,
@@ -444,9 +514,14 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             "flags": flags,
             "history_head": record.history_head,
             "event_count": record.event_count,
-            "events": [msgspec.to_builtins(e) for e in entries],
-            "as_of_height": node.head.height,
+            "events": bundle["events"],
+            "as_of_height": bundle["height"],
         }
+        if proof:
+            # The answer is itself the bundle (its events are the proven ones): `amchain
+            # verify` checks it as saved; summary and flags are for display, not proven.
+            body.update(bundle)
+        return _json(body)
 
     # -- event stream ---------------------------------------------------------------------
     @app.get(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -406,20 +407,83 @@ def vehicle_show(
     console.print(Panel(table, title=f"vehicle {record.get('vin', vin)}", expand=False))
 
 
+# -- verify -----------------------------------------------------------------------------------
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="Proof bundle (JSON) to check.")],
+    peer_key: Annotated[
+        list[str] | None,
+        typer.Option("--peer-key", help="Trusted peer public key (hex); repeatable."),
+    ] = None,
+    peers_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--peers-file", help="File of trusted peer keys (JSON list/object or one per line)."
+        ),
+    ] = None,
+    quorum: Annotated[
+        int | None,
+        typer.Option("--quorum", min=1, help="Signatures required (default: a majority)."),
+    ] = None,
+    chain_id: Annotated[
+        str | None, typer.Option("--chain-id", help="Accept only this chain's records.")
+    ] = None,
+    data_dir: DataDirOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Check a saved proof bundle offline: exit 0 if it verifies, 1 with the reason if not.
+
+    With no --peer-key/--peers-file, the local node's key (from the data dir) is trusted.
+    """
+    from amchain.cli._common import data_dir as resolve_data_dir
+    from amchain.cli._verify import run_verify
+
+    run_verify(
+        file=file,
+        peer_keys=peer_key or [],
+        peers_file=peers_file,
+        quorum=quorum,
+        chain_id=chain_id,
+        data_dir=resolve_data_dir(data_dir),
+        as_json=want_json(json_),
+    )
+
+
 def _short(value: str, n: int = 24) -> str:
     return value if len(value) <= n else value[: n - 1] + "…"
+
+
+# What `vehicle history --out` saves: the proven part of a `?proof=true` answer.
+_HISTORY_BUNDLE_FIELDS = (
+    "format", "kind", "chain_id", "height", "certificate", "vin", "record", "events",
+)  # fmt: skip
 
 
 @vehicle_app.command("history")
 @handle_errors
 def vehicle_history(
     vin: Annotated[str, typer.Argument(help="The vehicle's VIN.")],
+    proof: Annotated[
+        bool, typer.Option("--proof", help="Ask for a proof that the history is complete.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Save the proof bundle to this file (implies --proof)."),
+    ] = None,
     node: NodeOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """A vehicle's life history in order, with flags (refused odometer rollbacks included)."""
     with client(node) as c:
-        history = c.get_history(vin)
+        history = c.get_history(vin, proof=proof or out is not None)
+    bundle = {key: history[key] for key in _HISTORY_BUNDLE_FIELDS if key in history}
+    if out is not None:
+        try:
+            out.write_text(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            usage_error(f"cannot write {out}: {exc.strerror or exc}", "--out")
     if want_json(json_):
         print_json(history)
         return
@@ -486,6 +550,13 @@ def vehicle_history(
                 markup=False,
             )
     console.print(f"[bold]summary:[/] {history.get('summary', '')}")
+    if out is not None:
+        console.print(
+            f"proof bundle saved to {out} ({len(history.get('events', []))} events, "
+            f"certified at height {bundle.get('height')}); check it with: amchain verify {out}",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 # -- tx ---------------------------------------------------------------------------------------

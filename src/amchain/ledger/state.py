@@ -5,9 +5,8 @@ on an overlay per block on the committed store: a failed transaction's overlay i
 so it leaves no change; a block's overlay becomes the write set committed in one go.
 Iteration is always in key order, never in hash or insertion order.
 
-The state root here is a **placeholder** commitment: a hash chain over each block's sorted
-write set. It binds every peer to the same sequence of writes, but it cannot prove a single
-key; the authenticated state tree (issue 3) replaces :func:`compute_state_root`.
+The state root that commits to all of it is computed by the authenticated state tree
+(:mod:`amchain.ledger.state_tree`) from each block's write set.
 """
 
 from __future__ import annotations
@@ -15,12 +14,6 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator
 from typing import Protocol
-
-from amchain.codec import encode_canonical
-from amchain.crypto import sha256
-
-STATE_ROOT_DOMAIN = b"amchain/state-writes/v0\x00"
-EMPTY_STATE_ROOT = sha256(b"")
 
 
 class StateReader(Protocol):
@@ -129,12 +122,3 @@ class MemoryState:
     def items(self) -> list[tuple[str, bytes]]:
         """Return every entry in key order."""
         return [(k, self._items[k]) for k in self._keys]
-
-
-def compute_state_root(prev_root: bytes, write_set: list[tuple[str, bytes | None]]) -> bytes:
-    """Return the next state commitment from the previous one and a block's sorted write set.
-
-    Placeholder until the authenticated state tree lands (see the module docstring).
-    """
-    entries = [[key, None if value is None else value.hex()] for key, value in write_set]
-    return sha256(STATE_ROOT_DOMAIN + prev_root + encode_canonical(entries))

@@ -454,14 +454,13 @@ class ClusterNode(Node):
             is_committed=lambda h: self.store.has_tx(h, on_writer=True),
         )
         writer = self.store.writer_state()
-        result = execute_block(self.registry, writer, block.header, block.txs, head.state_root)
+        result = execute_block(self.registry, writer, block.header, block.txs)
         committed = self._commit(
             block.header,
             block.txs,
             result.receipts,
             result.write_set,
             [(e.kind, e.value, e.tx_index) for e in result.index],
-            state_root=result.state_root,
         )
         assert self.last_commit is not None
         return committed, self.last_commit

@@ -21,7 +21,7 @@ from amchain.codec import DecodeError, convert
 from amchain.consensus import MempoolFull, Orderer, SoloOrderer
 from amchain.crypto import KeyPair
 from amchain.ledger import (
-    EMPTY_STATE_ROOT,
+    EMPTY_TREE,
     GENESIS_PREV_HASH,
     BlockHeader,
     CommitRecord,
@@ -30,11 +30,12 @@ from amchain.ledger import (
     Receipt,
     SignedCommit,
     Transaction,
+    TreeRoot,
     TxCode,
     TxError,
+    apply_state_updates,
     compute_block_hash,
     compute_receipts_root,
-    compute_state_root,
     compute_tx_root,
     make_block_header,
     sign_commit_record,
@@ -64,7 +65,11 @@ class Head:
     height: int
     hash: str
     time_ms: int
-    state_root: bytes
+    state: TreeRoot
+
+    @property
+    def state_root(self) -> bytes:
+        return self.state.hash
 
 
 @dataclass(slots=True)
@@ -146,15 +151,11 @@ class Node:
     def _load_head(self) -> Head:
         height = self.store.latest_height()
         if height < 0:
-            return Head(-1, GENESIS_PREV_HASH, 0, EMPTY_STATE_ROOT)
+            return Head(-1, GENESIS_PREV_HASH, 0, EMPTY_TREE)
         block = self.store.get_block(height)
-        assert block is not None
-        return Head(
-            height,
-            block.hash,
-            block.header.time_ms,
-            bytes.fromhex(block.commit.record.state_root),
-        )
+        state = self.store.state_tree_root(height)
+        assert block is not None and state is not None
+        return Head(height, block.hash, block.header.time_ms, state)
 
     def _ensure_genesis_block(self) -> None:
         if self._head.height >= 0:
@@ -198,17 +199,20 @@ class Node:
         write_set: list[tuple[str, bytes | None]],
         index: list[tuple[str, str, int]],
         *,
-        state_root: bytes | None = None,
         meta: dict[str, bytes] | None = None,
     ) -> CommittedBlock:
         block_hash = compute_block_hash(header)
-        if state_root is None:
-            state_root = compute_state_root(self._head.state_root, write_set)
+        tree = apply_state_updates(
+            self.store.writer_tree_nodes(),
+            self._head.state,
+            write_set,
+            next_node_id=self.store.next_tree_node_id(),
+        )
         record = CommitRecord(
             chain_id=self.chain_id,
             height=header.height,
             block_hash=block_hash.hex(),
-            state_root=state_root.hex(),
+            state_root=tree.root.hash.hex(),
             receipts_root=compute_receipts_root(receipts).hex(),
         )
         commit = sign_commit_record(record, self.node_key)
@@ -220,10 +224,12 @@ class Node:
             txs=txs,
             receipts=receipts,
             write_set=write_set,
+            tree_nodes=tree.new_nodes,
+            state_root_node=tree.root.node_id,
             index=index,
             meta=meta,
         )
-        self._head = Head(header.height, block_hash.hex(), header.time_ms, state_root)
+        self._head = Head(header.height, block_hash.hex(), header.time_ms, tree.root)
         return CommittedBlock(header.height, block_hash.hex(), header.time_ms, receipts)
 
     def _produce_block(
@@ -254,14 +260,13 @@ class Node:
             txs=valid,
             proposer=self.node_key.public_key,
         )
-        result = execute_block(self.registry, writer, header, valid, head.state_root)
+        result = execute_block(self.registry, writer, header, valid)
         block = self._commit(
             header,
             valid,
             result.receipts,
             result.write_set,
             [(e.kind, e.value, e.tx_index) for e in result.index],
-            state_root=result.state_root,
         )
         return block, dropped
 
@@ -370,24 +375,25 @@ class Node:
             *(loop.run_in_executor(self._admission_pool, self._admit_chunk, c) for c in chunks)
         )
         outcomes: list[SubmitOutcome] = [SubmitOutcome(index=i) for i in range(len(values))]
-        for chunk_result in results:
-            for index, tx, error in chunk_result:
-                outcome = outcomes[index]
-                if tx is None:
-                    outcome.error = error  # type: ignore[assignment]
-                    continue
-                outcome.tx_hash = tx.hash_hex
-                try:
-                    if self._orderer.add(tx):
-                        outcome.accepted = True
-                    else:
-                        outcome.error = TxError(
-                            TxCode.REPLAYED,
-                            f"transaction {tx.hash_hex} was already submitted; "
-                            "it is not applied twice",
-                        )
-                except MempoolFull as exc:
-                    raise NodeUnavailable(str(exc)) from exc
+        # Queue in submission order, whatever order the admission workers finished in: a
+        # batch of dependent transactions (odometer readings, say) executes as it was sent.
+        admitted = sorted((item for chunk in results for item in chunk), key=lambda r: r[0])
+        for index, tx, error in admitted:
+            outcome = outcomes[index]
+            if tx is None:
+                outcome.error = error  # type: ignore[assignment]
+                continue
+            outcome.tx_hash = tx.hash_hex
+            try:
+                if self._orderer.add(tx):
+                    outcome.accepted = True
+                else:
+                    outcome.error = TxError(
+                        TxCode.REPLAYED,
+                        f"transaction {tx.hash_hex} was already submitted; it is not applied twice",
+                    )
+            except MempoolFull as exc:
+                raise NodeUnavailable(str(exc)) from exc
         return outcomes
 
     async def wait_for_commit(self, tx_hash: bytes, timeout_s: float) -> StoredTx | None:

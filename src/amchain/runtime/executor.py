@@ -29,7 +29,6 @@ from amchain.ledger import (
     Transaction,
     TxCode,
     compute_receipts_root,
-    compute_state_root,
 )
 from amchain.modules.base import TxContext
 from amchain.runtime.authorise import authorise_signers, decode_args
@@ -53,7 +52,6 @@ class BlockResult:
 
     receipts: list[Receipt]
     write_set: list[tuple[str, bytes | None]]
-    state_root: bytes
     receipts_root: bytes
     index: list[IndexEntry]
 
@@ -140,11 +138,12 @@ def execute_block(
     state: StateReader,
     header: BlockHeader,
     txs: list[Transaction],
-    prev_state_root: bytes,
 ) -> BlockResult:
-    """Execute ``txs`` on top of ``state`` and return receipts, write set, roots and index.
+    """Execute ``txs`` on top of ``state`` and return receipts, write set, receipts root and
+    index rows.
 
-    ``state`` is not modified; the caller commits :attr:`BlockResult.write_set`.
+    ``state`` is not modified; the caller applies :attr:`BlockResult.write_set` to the state
+    tree (:func:`amchain.ledger.apply_state_updates`) and commits both.
     """
     block_state = Overlay(state)
     receipts: list[Receipt] = []
@@ -157,7 +156,6 @@ def execute_block(
     return BlockResult(
         receipts=receipts,
         write_set=write_set,
-        state_root=compute_state_root(prev_state_root, write_set),
         receipts_root=compute_receipts_root(receipts),
         index=index,
     )

@@ -21,6 +21,7 @@ from amchain.sdk._base import (
     error_from_response,
     normalize_base_url,
     parse_submit,
+    proof_params,
     request_timeout,
     submit_request,
     wrap_transport_error,
@@ -150,9 +151,9 @@ class AsyncClient:
         return TxInfo.from_json(data)
 
     # -- reads -------------------------------------------------------------------------
-    async def resolve_did(self, did: str) -> dict[str, Any]:
-        """The DID resolution result (``didDocument``, metadata)."""
-        return await self._get(f"/v1/dids/{quote(did, safe=':')}")
+    async def resolve_did(self, did: str, *, proof: bool = False) -> dict[str, Any]:
+        """The DID resolution result (``didDocument``, metadata; with ``proof``, a bundle)."""
+        return await self._get(f"/v1/dids/{quote(did, safe=':')}", params=proof_params(proof, None))
 
     async def organisations(self) -> list[dict[str, Any]]:
         return list((await self._get("/v1/organisations"))["organisations"])
@@ -160,9 +161,27 @@ class AsyncClient:
     async def get_vehicle(self, vin: str) -> dict[str, Any]:
         return await self._get(f"/v1/vehicles/{quote(vin, safe='')}")
 
-    async def get_history(self, vin: str) -> dict[str, Any]:
-        """The vehicle's history in order, with flags and a summary line."""
-        return await self._get(f"/v1/vehicles/{quote(vin, safe='')}/history")
+    async def get_history(
+        self, vin: str, *, proof: bool = False, height: int | None = None
+    ) -> dict[str, Any]:
+        """The vehicle's history in order, with flags and a summary line.
+
+        With ``proof``, the answer is also a proof bundle (``format``, ``certificate``,
+        ``record``, ``events``) that :class:`amchain.sdk.light.LightClient` checks offline:
+        complete, in order, certified.
+        """
+        return await self._get(
+            f"/v1/vehicles/{quote(vin, safe='')}/history", params=proof_params(proof, height)
+        )
+
+    async def get_state(
+        self, key: str, *, proof: bool = False, height: int | None = None
+    ) -> dict[str, Any]:
+        """One state entry (``{key, value, height}``; ``value`` None when absent), optionally
+        with its proof bundle under ``"proof"``."""
+        return await self._get(
+            f"/v1/state/{quote(key, safe='/')}", params=proof_params(proof, height)
+        )
 
     # -- events ------------------------------------------------------------------------
     async def events(self, from_height: int | None = None) -> AsyncIterator[BlockEvent]:

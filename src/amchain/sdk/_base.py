@@ -163,3 +163,13 @@ class SSEParser:
         elif name == "id":
             self.last_id = value
         return None
+
+
+def proof_params(proof: bool, height: int | None) -> dict[str, Any]:
+    """Query parameters asking for a proof bundle and/or an answer as of ``height``."""
+    params: dict[str, Any] = {}
+    if proof:
+        params["proof"] = "true"
+    if height is not None:
+        params["height"] = height
+    return params

@@ -21,6 +21,7 @@ from amchain.sdk._base import (
     error_from_response,
     normalize_base_url,
     parse_submit,
+    proof_params,
     request_timeout,
     submit_request,
     wrap_transport_error,
@@ -150,9 +151,9 @@ class Client:
         return TxInfo.from_json(data)
 
     # -- reads -------------------------------------------------------------------------
-    def resolve_did(self, did: str) -> dict[str, Any]:
-        """The DID resolution result (``didDocument``, metadata)."""
-        return self._get(f"/v1/dids/{quote(did, safe=':')}")
+    def resolve_did(self, did: str, *, proof: bool = False) -> dict[str, Any]:
+        """The DID resolution result (``didDocument``, metadata; with ``proof``, a bundle)."""
+        return self._get(f"/v1/dids/{quote(did, safe=':')}", params=proof_params(proof, None))
 
     def organisations(self) -> list[dict[str, Any]]:
         return list(self._get("/v1/organisations")["organisations"])
@@ -160,9 +161,25 @@ class Client:
     def get_vehicle(self, vin: str) -> dict[str, Any]:
         return self._get(f"/v1/vehicles/{quote(vin, safe='')}")
 
-    def get_history(self, vin: str) -> dict[str, Any]:
-        """The vehicle's history in order, with flags and a summary line."""
-        return self._get(f"/v1/vehicles/{quote(vin, safe='')}/history")
+    def get_history(
+        self, vin: str, *, proof: bool = False, height: int | None = None
+    ) -> dict[str, Any]:
+        """The vehicle's history in order, with flags and a summary line.
+
+        With ``proof``, the answer is also a proof bundle (``format``, ``certificate``,
+        ``record``, ``events``) that :class:`amchain.sdk.light.LightClient` checks offline:
+        complete, in order, certified.
+        """
+        return self._get(
+            f"/v1/vehicles/{quote(vin, safe='')}/history", params=proof_params(proof, height)
+        )
+
+    def get_state(
+        self, key: str, *, proof: bool = False, height: int | None = None
+    ) -> dict[str, Any]:
+        """One state entry (``{key, value, height}``; ``value`` None when absent), optionally
+        with its proof bundle under ``"proof"``."""
+        return self._get(f"/v1/state/{quote(key, safe='/')}", params=proof_params(proof, height))
 
     # -- events ------------------------------------------------------------------------
     def events(self, from_height: int | None = None) -> Iterator[BlockEvent]:

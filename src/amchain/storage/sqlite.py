@@ -1,9 +1,11 @@
 """SQLite storage: blocks, transactions, receipts, state and indexes in one file.
 
 One SQLite transaction per block (WAL journal, ``synchronous=FULL``): the block, its
-transactions and receipts, its state writes, its index rows and the new chain head become
-durable together or not at all. A ``kill -9`` at any instant leaves either the previous head
-or the new one, never half a block, and nothing acknowledged as committed is lost.
+transactions and receipts, its state writes, the new state-tree nodes (the block's version
+of the authenticated tree, see :mod:`amchain.ledger.state_tree`), its index rows and the new
+chain head become durable together or not at all. A ``kill -9`` at any instant leaves either
+the previous head or the new one, never half a block, and nothing acknowledged as committed
+is lost.
 
 One writer connection (used by the block producer only) and one read connection per
 thread; WAL lets readers see the last committed block while the writer works.
@@ -13,16 +15,18 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
 from amchain.codec import encode_canonical
-from amchain.ledger import BlockHeader, Receipt, SignedCommit, Transaction
+from amchain.ledger import BlockHeader, Receipt, SignedCommit, Transaction, TreeRoot
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_MAX_SQL_VARIABLES = 900
+WRITER_TREE_CACHE_NODES = 300_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -34,7 +38,8 @@ CREATE TABLE IF NOT EXISTS blocks (
     hash    BLOB NOT NULL UNIQUE,
     header  BLOB NOT NULL,
     commit_record BLOB NOT NULL,
-    tx_count INTEGER NOT NULL
+    tx_count INTEGER NOT NULL,
+    state_root_node INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS txs (
     hash    BLOB PRIMARY KEY,
@@ -49,6 +54,10 @@ CREATE TABLE IF NOT EXISTS state (
     key   TEXT PRIMARY KEY,
     value BLOB NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tree_nodes (
+    id   INTEGER PRIMARY KEY,
+    node BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tx_index (
     kind   TEXT NOT NULL,
     value  TEXT NOT NULL,
@@ -122,6 +131,48 @@ class _StateView:
             yield key, bytes(value)
 
 
+class _TreeNodes:
+    """State-tree nodes read through one connection (a :class:`amchain.ledger.TreeNodeReader`).
+
+    Nodes never change once written, so the writer's reader keeps the ones it has seen in a
+    bounded cache: the upper levels of the tree are read once, not once per block.
+    """
+
+    __slots__ = ("_cache", "_cache_limit", "_conn")
+
+    def __init__(self, conn: sqlite3.Connection, cache_limit: int = 0) -> None:
+        self._conn = conn
+        self._cache: dict[int, bytes] = {}
+        self._cache_limit = cache_limit
+
+    def get_tree_nodes(self, node_ids: Sequence[int]) -> dict[int, bytes]:
+        cache = self._cache
+        found = {i: cache[i] for i in node_ids if i in cache}
+        missing = [i for i in node_ids if i not in found]
+        for start in range(0, len(missing), _MAX_SQL_VARIABLES):
+            chunk = missing[start : start + _MAX_SQL_VARIABLES]
+            rows = self._conn.execute(
+                f"SELECT id, node FROM tree_nodes WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            for node_id, node in rows:
+                found[node_id] = node
+        if self._cache_limit:
+            if len(cache) + len(missing) > self._cache_limit:
+                cache.clear()
+            for i in missing:
+                if i in found:
+                    cache[i] = found[i]
+        return found
+
+    def remember(self, nodes: list[tuple[int, bytes]]) -> None:
+        """Keep nodes just written (the next block's paths start from them)."""
+        if self._cache_limit:
+            if len(self._cache) + len(nodes) > self._cache_limit:
+                self._cache.clear()
+            self._cache.update(nodes)
+
+
 class BlockStore:
     """The node's database. Create with :meth:`open`; close with :meth:`close`."""
 
@@ -133,6 +184,7 @@ class BlockStore:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        self._writer_tree = _TreeNodes(self._writer, cache_limit=WRITER_TREE_CACHE_NODES)
         version = self.get_meta("schema_version")
         if version is None:
             self._writer.execute(
@@ -141,7 +193,8 @@ class BlockStore:
             )
         elif int(version) != SCHEMA_VERSION:
             raise StorageError(
-                f"{path} has schema version {int(version)}, this release reads {SCHEMA_VERSION}"
+                f"{path} has schema version {int(version)}, this release reads "
+                f"{SCHEMA_VERSION}; start with a new data directory (or move this one away)"
             )
 
     @classmethod
@@ -174,6 +227,33 @@ class BlockStore:
     def writer_state(self) -> _StateView:
         """Return a reader on the writer connection (for the block producer only)."""
         return _StateView(self._writer)
+
+    def tree_nodes(self) -> _TreeNodes:
+        """Return a reader of state-tree nodes for the calling thread."""
+        return _TreeNodes(self._reader())
+
+    def writer_tree_nodes(self) -> _TreeNodes:
+        """Return the block producer's cached reader of state-tree nodes."""
+        return self._writer_tree
+
+    def next_tree_node_id(self) -> int:
+        """Return the id the next new state-tree node gets (the producer's view)."""
+        row = self._writer.execute("SELECT MAX(id) FROM tree_nodes").fetchone()
+        return 1 if row[0] is None else int(row[0]) + 1
+
+    def state_tree_root(self, height: int) -> TreeRoot | None:
+        """Return the state tree version committed at ``height``, or None if unknown."""
+        row = (
+            self._reader()
+            .execute(
+                "SELECT commit_record, state_root_node FROM blocks WHERE height = ?", (height,)
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        commit = msgspec.json.decode(row[0], type=SignedCommit)
+        return TreeRoot(bytes.fromhex(commit.record.state_root), int(row[1]))
 
     def get_meta(self, key: str) -> bytes | None:
         row = self._reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -271,6 +351,8 @@ class BlockStore:
         txs: list[Transaction],
         receipts: list[Receipt],
         write_set: list[tuple[str, bytes | None]],
+        tree_nodes: list[tuple[int, bytes]],
+        state_root_node: int,
         index: list[tuple[str, str, int]],
         meta: dict[str, bytes] | None = None,
     ) -> None:
@@ -285,16 +367,18 @@ class BlockStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute(
-                    "INSERT INTO blocks (height, hash, header, commit_record, tx_count) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO blocks (height, hash, header, commit_record, tx_count, "
+                    "state_root_node) VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         header.height,
                         block_hash,
                         encode_canonical(header),
                         encode_canonical(commit),
                         len(txs),
+                        state_root_node,
                     ),
                 )
+                conn.executemany("INSERT INTO tree_nodes (id, node) VALUES (?, ?)", tree_nodes)
                 conn.executemany(
                     "INSERT INTO txs (hash, height, idx, ok, tx, receipt) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -325,3 +409,4 @@ class BlockStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            self._writer_tree.remember(tree_nodes)

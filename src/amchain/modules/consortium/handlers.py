@@ -146,8 +146,7 @@ def add_key(ctx: TxContext, args: AddKeyArgs) -> None:
         # the runtime resolved the new key through another module (e.g. a DID key)
         raise ConsortiumError(
             ConsortiumCode.KEY_IN_USE,
-            f"key already belongs to {known_elsewhere.did or 'another module'}; "
-            "use a new key",
+            f"key already belongs to {known_elsewhere.did or 'another module'}; use a new key",
             details={"public_key": args.public_key},
         )
     existing = keeper.read_key(ctx.state, args.public_key)
@@ -236,9 +235,7 @@ def revoke_key(ctx: TxContext, args: RevokeKeyArgs) -> None:
     )
 
     # emit events
-    ctx.emit(
-        "consortium.key_revoked", org=args.org, public_key=args.public_key, kind=record.kind
-    )
+    ctx.emit("consortium.key_revoked", org=args.org, public_key=args.public_key, kind=record.kind)
 
 
 # --- genesis ----------------------------------------------------------------------------------

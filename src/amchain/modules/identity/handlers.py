@@ -79,7 +79,8 @@ def parse_public_key(text: str, *, what: str = "public_key") -> bytes:
     """
     if text != text.lower():
         raise IdentityError(
-            IdentityCode.INVALID_KEY_ENCODING, f"{what} must be lowercase hex",
+            IdentityCode.INVALID_KEY_ENCODING,
+            f"{what} must be lowercase hex",
             details={"field": what},
         )
     try:
@@ -192,7 +193,7 @@ def parse_key_id(did: str, key_id: str) -> str:
     """
     fragment = key_id
     if key_id.startswith(did + "#"):
-        fragment = key_id[len(did) + 1:]
+        fragment = key_id[len(did) + 1 :]
     elif key_id.startswith("#"):
         fragment = key_id[1:]
     if FRAGMENT_PATTERN.fullmatch(fragment) is None:
@@ -220,8 +221,7 @@ def require_active_key(record: DidRecord, fragment: str) -> DidKey:
     if key.status != KeyStatus.ACTIVE:
         raise IdentityError(
             IdentityCode.KEY_ALREADY_REVOKED,
-            f"key #{fragment} of {record.did} was already revoked at height "
-            f"{key.revoked_height}",
+            f"key #{fragment} of {record.did} was already revoked at height {key.revoked_height}",
             details={"did": record.did, "key_id": fragment},
         )
     return key
@@ -319,9 +319,7 @@ def create_did(ctx: TxContext, args: CreateDidArgs) -> None:
         )
     require_cosigned(ctx, key)
     if keeper.read_did(ctx.state, did) is not None:
-        raise IdentityError(
-            IdentityCode.DID_EXISTS, f"{did} already exists", details={"did": did}
-        )
+        raise IdentityError(IdentityCode.DID_EXISTS, f"{did} already exists", details={"did": did})
     require_key_unused(ctx.state, key)
 
     # change state
@@ -456,9 +454,7 @@ def rotate_key(ctx: TxContext, args: RotateKeyArgs) -> None:
             updated_height=ctx.height,
         ),
     )
-    keeper.write_key_index(
-        ctx.state, key.hex(), KeyIndexEntry(did=record.did, key_id=new_fragment)
-    )
+    keeper.write_key_index(ctx.state, key.hex(), KeyIndexEntry(did=record.did, key_id=new_fragment))
 
     # emit events
     ctx.emit(
@@ -486,7 +482,8 @@ def revoke_key(ctx: TxContext, args: RevokeKeyArgs) -> None:
     target = require_active_key(record, fragment)
     if Purpose.AUTHENTICATION in target.purposes:
         others = [
-            k for k in record.keys
+            k
+            for k in record.keys
             if k.id != fragment
             and k.status == KeyStatus.ACTIVE
             and Purpose.AUTHENTICATION in k.purposes
@@ -600,9 +597,7 @@ def register_vehicle_did(
     parse_did(controller)
     did = vehicle_did(vin)
     if keeper.read_did(state, did) is not None:
-        raise IdentityError(
-            IdentityCode.DID_EXISTS, f"{did} already exists", details={"did": did}
-        )
+        raise IdentityError(IdentityCode.DID_EXISTS, f"{did} already exists", details={"did": did})
     keys: list[DidKey] = []
     if vehicle_key is not None:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from amchain.ledger import StateReader, StateWriter
 from amchain.modules.base import PrefixStore, decode_record, encode_record
+from amchain.modules.identity.documents import did_record_state_key
 from amchain.modules.identity.types import DidRecord, KeyIndexEntry
 
 MODULE = "identity"
@@ -23,13 +24,13 @@ def _store(state: StateReader) -> PrefixStore:
 
 def read_did(state: StateReader, did: str) -> DidRecord | None:
     """Return the stored DID record, or None."""
-    raw = _store(state).get("did/" + did)
+    raw = state.get(did_record_state_key(did))
     return None if raw is None else decode_record(raw, DidRecord)
 
 
 def write_did(state: StateWriter, record: DidRecord) -> None:
     """Store ``record`` (create or replace)."""
-    _store(state).set("did/" + record.did, encode_record(record))
+    state.set(did_record_state_key(record.did), encode_record(record))
 
 
 def read_key_index(state: StateReader, public_key_hex: str) -> KeyIndexEntry | None:

@@ -12,8 +12,13 @@ from amchain.ledger import StateReader
 from amchain.modules import consortium
 from amchain.modules.base import KeyStanding, KeyStatus
 from amchain.modules.identity import keeper
+from amchain.modules.identity.documents import (
+    DID_CONTEXT,
+    build_did_document,
+    document_from_record,
+)
 from amchain.modules.identity.errors import IdentityCode, IdentityError
-from amchain.modules.identity.types import PURPOSES, DidKey, DidRecord, Purpose
+from amchain.modules.identity.types import DidKey, DidRecord, Purpose
 
 __all__ = [
     "DID_CONTEXT",
@@ -28,10 +33,6 @@ __all__ = [
 ]
 
 DID_PATTERN = re.compile(r"did:amc:[A-Za-z0-9._:-]{1,128}")
-DID_CONTEXT: tuple[str, ...] = (
-    "https://www.w3.org/ns/did/v1",
-    "https://w3id.org/security/multikey/v1",
-)
 ORG_PREFIX = "did:amc:org:"
 VIN_PREFIX = "did:amc:vin:"
 # Relationships of an organisation's active keys in its synthesised document.
@@ -67,10 +68,10 @@ def parse_did(did: str) -> tuple[str, str]:
             details={"did": did if isinstance(did, str) else repr(did)},
         )
     if did.startswith(ORG_PREFIX):
-        return "org", did[len(ORG_PREFIX):]
+        return "org", did[len(ORG_PREFIX) :]
     if did.startswith(VIN_PREFIX):
-        return "vin", did[len(VIN_PREFIX):]
-    rest = did[len("did:amc:"):]
+        return "vin", did[len(VIN_PREFIX) :]
+    rest = did[len("did:amc:") :]
     if ":" not in rest:
         return "key", rest
     return "other", rest
@@ -111,9 +112,7 @@ def is_controlled_by(state: StateReader, did: str, public_key: bytes) -> bool:
     if kind == "org":
         standing = consortium.resolve_key(state, public_key)
         return (
-            standing is not None
-            and standing.org == value
-            and standing.status == KeyStatus.ACTIVE
+            standing is not None and standing.org == value and standing.status == KeyStatus.ACTIVE
         )
     record = keeper.read_did(state, did)
     if record is None or record.deactivated:
@@ -146,43 +145,10 @@ def resolve_key(state: StateReader, public_key: bytes) -> KeyStanding | None:
     active = (
         record is not None
         and not record.deactivated
-        and any(
-            key.id == entry.key_id and key.status == KeyStatus.ACTIVE for key in record.keys
-        )
+        and any(key.id == entry.key_id and key.status == KeyStatus.ACTIVE for key in record.keys)
     )
     status = KeyStatus.ACTIVE if active else KeyStatus.REVOKED
     return KeyStanding(status=status, did=entry.did)
-
-
-def _verification_method(did: str, fragment: str, public_key: bytes) -> dict[str, Any]:
-    return {
-        "id": f"{did}#{fragment}",
-        "type": "Multikey",
-        "controller": did,
-        "publicKeyMultibase": encode_multikey(public_key),
-    }
-
-
-def _document(
-    did: str,
-    controller: str | None,
-    methods: list[tuple[str, bytes, list[str]]],
-    services: list[dict[str, Any]],
-) -> dict[str, Any]:
-    document: dict[str, Any] = {"@context": list(DID_CONTEXT), "id": did}
-    if controller is not None and controller != did:
-        document["controller"] = controller
-    if methods:
-        document["verificationMethod"] = [
-            _verification_method(did, fragment, key) for fragment, key, _ in methods
-        ]
-    for purpose in PURPOSES:
-        ids = [f"{did}#{fragment}" for fragment, _, purposes in methods if purpose in purposes]
-        if ids:
-            document[purpose] = ids
-    if services:
-        document["service"] = services
-    return document
 
 
 def _resolve_org(state: StateReader, did: str, org_id: str) -> dict[str, Any] | None:
@@ -190,8 +156,11 @@ def _resolve_org(state: StateReader, did: str, org_id: str) -> dict[str, Any] | 
         return None
     records = consortium.list_keys_of(state, org_id)
     methods = [
-        (encode_multikey(bytes.fromhex(r.public_key)), bytes.fromhex(r.public_key),
-         list(ORG_KEY_PURPOSES))
+        (
+            encode_multikey(bytes.fromhex(r.public_key)),
+            bytes.fromhex(r.public_key),
+            list(ORG_KEY_PURPOSES),
+        )
         for r in records
         if r.status == KeyStatus.ACTIVE
     ]
@@ -199,21 +168,13 @@ def _resolve_org(state: StateReader, did: str, org_id: str) -> dict[str, Any] | 
     for r in records:
         updated = max(updated, r.added_height, r.revoked_height or 0)
     return {
-        "didDocument": _document(did, None, methods, []),
+        "didDocument": build_did_document(did, None, methods, []),
         "didDocumentMetadata": {
             "created_height": 0,
             "updated_height": updated,
             "deactivated": False,
         },
     }
-
-
-def _active_methods(record: DidRecord) -> list[tuple[str, bytes, list[str]]]:
-    return [
-        (key.id, bytes.fromhex(key.public_key), key.purposes)
-        for key in record.keys
-        if key.status == KeyStatus.ACTIVE
-    ]
 
 
 def resolve_did(state: StateReader, did: str) -> dict[str, Any] | None:
@@ -232,21 +193,7 @@ def resolve_did(state: StateReader, did: str) -> dict[str, Any] | None:
     record = keeper.read_did(state, did)
     if record is None:
         return None
-    metadata = {
-        "created_height": record.created_height,
-        "updated_height": record.updated_height,
-        "deactivated": record.deactivated,
-    }
-    if record.deactivated:
-        return {"didDocument": _document(did, None, [], []), "didDocumentMetadata": metadata}
-    services = [
-        {"id": f"{did}#{s.id}", "type": s.type, "serviceEndpoint": s.service_endpoint}
-        for s in record.services
-    ]
-    return {
-        "didDocument": _document(did, record.controller, _active_methods(record), services),
-        "didDocumentMetadata": metadata,
-    }
+    return document_from_record(record)
 
 
 def find_key(record: DidRecord, fragment: str) -> DidKey | None:

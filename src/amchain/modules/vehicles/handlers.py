@@ -117,8 +117,7 @@ def register_vehicle(ctx: TxContext, args: RegisterVehicleArgs) -> None:
     if manufacturer is None:
         raise VehiclesError(
             VehiclesCode.MANUFACTURER_REQUIRED,
-            "register_vehicle must be signed by an active key of an organisation with the "
-            "oem role",
+            "register_vehicle must be signed by an active key of an organisation with the oem role",
             details={"vin": args.vin},
         )
     manufacturer_did = consortium.org_did(manufacturer)
@@ -165,7 +164,11 @@ def register_vehicle(ctx: TxContext, args: RegisterVehicleArgs) -> None:
         "has_vehicle_key": vehicle_key is not None,
     }
     record = _append_history(
-        ctx, record, type_="produced", recorded_by=manufacturer, odometer_km=None,
+        ctx,
+        record,
+        type_="produced",
+        recorded_by=manufacturer,
+        odometer_km=None,
         fields=produced_fields,
     )
     keeper.set_vehicle(ctx.state, record)
@@ -174,7 +177,11 @@ def register_vehicle(ctx: TxContext, args: RegisterVehicleArgs) -> None:
     ctx.emit("vehicles.registered", vin=args.vin, did=did, manufacturer=manufacturer, owner=owner)
     ctx.emit(
         "vehicles.event_recorded",
-        vin=args.vin, seq=0, type="produced", odometer_km=None, recorded_by=manufacturer,
+        vin=args.vin,
+        seq=0,
+        type="produced",
+        odometer_km=None,
+        recorded_by=manufacturer,
     )
 
 
@@ -234,7 +241,11 @@ def record_event(ctx: TxContext, args: RecordEventArgs) -> None:
     # change state
     updated = _apply_event(record, event)
     updated = _append_history(
-        ctx, updated, type_=type_, recorded_by=recorded_by, odometer_km=odometer_km,
+        ctx,
+        updated,
+        type_=type_,
+        recorded_by=recorded_by,
+        odometer_km=odometer_km,
         fields=_event_fields(event),
     )
     keeper.set_vehicle(ctx.state, updated)
@@ -243,7 +254,11 @@ def record_event(ctx: TxContext, args: RecordEventArgs) -> None:
     seq = record.event_count
     ctx.emit(
         "vehicles.event_recorded",
-        vin=args.vin, seq=seq, type=type_, odometer_km=odometer_km, recorded_by=recorded_by,
+        vin=args.vin,
+        seq=seq,
+        type=type_,
+        odometer_km=odometer_km,
+        recorded_by=recorded_by,
     )
     if updated.owner != record.owner:
         ctx.emit(
@@ -413,8 +428,7 @@ def _check_event_against_vehicle(
             if event.campaign in record.open_recalls:
                 raise VehiclesError(
                     VehiclesCode.RECALL_ALREADY_OPEN,
-                    f"recall campaign {event.campaign!r} is already open for vehicle "
-                    f"{record.vin}",
+                    f"recall campaign {event.campaign!r} is already open for vehicle {record.vin}",
                     details={"vin": record.vin, "campaign": event.campaign},
                 )
         case _:
@@ -443,8 +457,7 @@ def _authorise_event(ctx: TxContext, record: VehicleRecord, event: VehicleEvent)
         if record.manufacturer not in _orgs_with_roles(ctx, (MANUFACTURER_ROLE,)):
             raise VehiclesError(
                 VehiclesCode.NOT_MANUFACTURER,
-                f"only the manufacturer {record.manufacturer} may open a recall on "
-                f"{record.vin}",
+                f"only the manufacturer {record.manufacturer} may open a recall on {record.vin}",
                 details={"vin": record.vin, "manufacturer": record.manufacturer},
             )
         return record.manufacturer
@@ -533,9 +546,7 @@ def _append_history(
     )
     entry = msgspec.structs.replace(unsigned, entry_hash=compute_history_entry_hash(unsigned))
     keeper.set_history_entry(ctx.state, record.vin, entry)
-    updated = msgspec.structs.replace(
-        record, event_count=seq + 1, history_head=entry.entry_hash
-    )
+    updated = msgspec.structs.replace(record, event_count=seq + 1, history_head=entry.entry_hash)
     if odometer_km is not None:
         updated = msgspec.structs.replace(
             updated, last_odometer_km=odometer_km, last_odometer_seq=seq

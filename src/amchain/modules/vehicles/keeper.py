@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from amchain.ledger import StateReader, StateWriter
 from amchain.modules.base import PrefixStore, decode_record, encode_record
+from amchain.modules.vehicles.history import vehicle_record_state_key
 from amchain.modules.vehicles.types import HistoryEntry, VehicleRecord
 
 MODULE = "vehicles"
@@ -31,7 +32,7 @@ def history_key(vin: str, seq: int) -> str:
 
 def get_vehicle(state: StateReader, vin: str) -> VehicleRecord | None:
     """Return the stored vehicle record, or None."""
-    data = _store(state).get(vehicle_key(vin))
+    data = state.get(vehicle_record_state_key(vin))
     return None if data is None else decode_record(data, VehicleRecord)
 
 
