@@ -123,7 +123,9 @@ def cluster_up(
         f"keys ({orgs}) are in {where / 'keystore.json'}; for example:\n"
         f"  amchain vehicle register 1HGCM82633A004352 --make Honda --model Accord --year 2003 "
         f"--as {cluster.peers[0].org} --data-dir {where} --node {first.url}\n"
-        f"  amchain vehicle history 1HGCM82633A004352 --node {cluster.peers[-1].url}\n"
+        f"  amchain vehicle history 1HGCM82633A004352 --node {cluster.peers[-1].url}"
+        f" --proof --out proof.json\n"
+        f"  amchain verify proof.json --peers-file {where / 'peers.json'}\n"
         f"  amchain cluster status --dir {where}\n"
         f"  amchain cluster down --dir {where}",
         markup=False,

@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 
 from amchain.codec import convert, encode_canonical
 from amchain.consensus.etcd import (
@@ -553,6 +554,23 @@ class ClusterNode(Node):
             items, self._to_persist = self._to_persist, []
             with contextlib.suppress(Exception):
                 self.certificates.put_many(items)
+
+    # -- certificates for proofs --------------------------------------------------------------
+    @property
+    def certified_height(self) -> int:
+        """Proofs default to the latest final height: its certificate has a quorum."""
+        return max(0, min(self._head.height, self.tracker.final_height))
+
+    def certified_commits(self, height: int) -> list[SignedCommit]:
+        """The quorum's signed commit records for a final height; this peer's own record
+        (one signature, which a light client refuses) for a height not final yet."""
+        raw = self.certificates.get_raw(height)
+        if raw is not None:
+            return msgspec.json.decode(raw, type=list[SignedCommit])
+        finality = self._final_records.get(height)
+        if finality is not None:
+            return list(finality.commits)
+        return super().certified_commits(height)
 
     # -- serving other peers ---------------------------------------------------------------
     def export_blocks(self, from_height: int, count: int) -> bytes:

@@ -5,6 +5,7 @@
     DIR/cluster.json            the layout: members, peers, ports, process ids
     DIR/genesis.json            one organisation per peer, each peer's node key registered
     DIR/keystore.json           each organisation's admin key, named after the organisation
+    DIR/peers.json              the peers' node keys, for light clients (`amchain verify`)
     DIR/etcd/<member>/          etcd data
     DIR/peers/<peer>/peer.toml  the peer's configuration (``amchain node start --config``)
     DIR/peers/<peer>/node_key.json, chain.db, certificates.db
@@ -186,6 +187,8 @@ class LocalCluster:
             },
         )
         write_json_atomically(directory / "genesis.json", to_builtins(genesis))
+        # The keys a light client trusts (`amchain verify --peers-file DIR/peers.json`).
+        write_json_atomically(directory / "peers.json", [p.node_key for p in local_peers])
         cluster = cls(
             directory=directory,
             chain_id=genesis.chain_id,

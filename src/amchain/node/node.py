@@ -415,6 +415,16 @@ class Node:
                 waiters.remove(fut)
         return self.store.get_tx(tx_hash)
 
+    @property
+    def certified_height(self) -> int:
+        """The latest height whose commit record is certified (a solo node: the head)."""
+        return self._head.height
+
+    def certified_commits(self, height: int) -> list[SignedCommit]:
+        """The signed commit records that certify ``height`` (a solo node: its own)."""
+        block = self.store.get_block(height)
+        return [] if block is None else [block.commit]
+
     async def wait_for_final(
         self, tx_hash: bytes, timeout_s: float
     ) -> tuple[StoredTx | None, bool]:
