@@ -147,9 +147,9 @@ def height(url: str) -> int:
     return int(httpx.get(f"{url}/v1/status", timeout=10).json()["height"])
 
 
-def tx_total(url: str) -> int:
-    """Transactions in the peer's chain (sum of block tx counts, via its status blocks)."""
-    return int(httpx.get(f"{url}/v1/cluster/status", timeout=10).json()["height"])
+def tx_count(url: str) -> int:
+    """Transactions committed on the peer (its status counts them)."""
+    return int(httpx.get(f"{url}/v1/cluster/status", timeout=10).json()["tx_count"])
 
 
 def main() -> None:
@@ -198,31 +198,44 @@ def main() -> None:
             f"(load {load_average()})"
         )
 
-        # Catch-up: stop the last peer under load, resume it, time its return to the head.
+        # Catch-up: stop the last peer while the others carry the same load; resume it
+        # while the load goes on; time its return to the network's head.
         victim = cluster.peers[-1]
         others = [p.url for p in cluster.peers[:-1]]
-        before = height(others[0])
-        os.kill(victim.pid, signal.SIGSTOP)
-        stop_started = time.perf_counter()
-        elapsed, _, final = asyncio.run(
-            offer(others, events[count:], options.rate, options.batch)
-        )
-        produced_blocks = height(others[0]) - before
-        production_rate = final / (time.perf_counter() - stop_started)
-        target = height(others[0])
-        behind = target - height_or(victim.url, before)
-        os.kill(victim.pid, signal.SIGCONT)
-        resumed = time.perf_counter()
-        while height_or(victim.url, 0) < target:
-            time.sleep(0.05)
-        catch_up_s = time.perf_counter() - resumed
-        catch_up_rate = final / catch_up_s
+        phase: dict[str, float] = {}
+
+        async def catch_up_phase() -> tuple[float, int]:
+            load = asyncio.create_task(offer(others, events[count:], options.rate, options.batch))
+            await asyncio.sleep(options.stop_seconds * 0.1)
+            phase["before"] = height(others[0])
+            phase["stopped_txs"] = tx_count(others[0])
+            os.kill(victim.pid, signal.SIGSTOP)
+            phase["stopped_at"] = time.perf_counter()
+            await asyncio.sleep(options.stop_seconds * 0.8)
+            phase["target"] = height(others[0])
+            phase["target_txs"] = tx_count(others[0])
+            phase["resumed_at"] = time.perf_counter()
+            os.kill(victim.pid, signal.SIGCONT)
+            while height_or(victim.url, 0) < phase["target"]:
+                await asyncio.sleep(0.05)
+            phase["caught_up_at"] = time.perf_counter()
+            elapsed, _, final = await load
+            return elapsed, final
+
+        elapsed, final = asyncio.run(catch_up_phase())
+        stopped_s = phase["resumed_at"] - phase["stopped_at"]
+        missed_txs = phase["target_txs"] - phase["stopped_txs"]
+        missed_blocks = phase["target"] - phase["before"]
+        production_rate = missed_txs / stopped_s
+        catch_up_s = phase["caught_up_at"] - phase["resumed_at"]
+        catch_up_rate = missed_txs / catch_up_s
         print(
-            f"CATCH-UP: peer stopped {time.perf_counter() - stop_started - catch_up_s:.1f} s while "
-            f"the network finalised {final} events in {produced_blocks} blocks "
-            f"({production_rate:.0f} events/s); resumed {behind} blocks behind, back at the "
-            f"head in {catch_up_s:.2f} s = {catch_up_rate:.0f} events/s, "
-            f"{catch_up_rate / production_rate:.1f}x the production rate (load {load_average()})"
+            f"CATCH-UP: peer stopped {stopped_s:.1f} s while the network committed {missed_txs} "
+            f"txs in {missed_blocks} blocks ({production_rate:.0f} txs/s, "
+            f"{missed_blocks / stopped_s:.1f} blocks/s); resumed under the same load, it was "
+            f"back at that head in {catch_up_s:.2f} s = {catch_up_rate:.0f} txs/s, "
+            f"{catch_up_rate / production_rate:.1f}x the production rate; "
+            f"{final / elapsed:.0f} events/s final during the phase (load {load_average()})"
         )
         subprocess.run(
             [

@@ -92,6 +92,8 @@ class OrderedBlock:
     header: BlockHeader
     txs: list[Transaction]
     hash: str
+    verified: frozenset[bytes] = frozenset()
+    """Hashes of transactions whose signatures this peer already checked (at admission)."""
 
     @property
     def height(self) -> int:
@@ -111,20 +113,37 @@ def encode_block(header: BlockHeader, signed_txs: Iterable[bytes]) -> bytes:
     return b'{"header":' + encode_canonical(header) + b',"txs":[' + b",".join(signed_txs) + b"]}"
 
 
-def decode_block(data: bytes) -> OrderedBlock:
+def decode_block(
+    data: bytes, admitted: Callable[[bytes], Transaction | None] | None = None
+) -> OrderedBlock:
     """Strictly decode a block; every transaction is re-decoded from its bytes.
+
+    ``admitted(signed_bytes)`` may return a transaction this peer itself admitted with
+    exactly these canonical bytes: it is reused as is (decoded, hashed and its signatures
+    checked at admission), and marked in :attr:`OrderedBlock.verified`.
 
     Raises:
         BlockDecodeError: not a block, or a transaction that does not decode.
     """
     try:
         wire = msgspec.json.decode(data, type=_BlockWire)
-        txs = [decode_transaction_bytes(bytes(raw)) for raw in wire.txs]
+        txs: list[Transaction] = []
+        verified: set[bytes] = set()
+        for raw in wire.txs:
+            signed = bytes(raw)
+            known = admitted(signed) if admitted is not None else None
+            if known is not None and known.canonical == signed:
+                txs.append(known)
+                verified.add(known.hash)
+            else:
+                txs.append(decode_transaction_bytes(signed))
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
         raise BlockDecodeError(f"undecodable block: {exc}") from None
     except TxError as exc:
         raise BlockDecodeError(f"block holds an undecodable transaction: {exc.message}") from None
-    return OrderedBlock(wire.header, txs, compute_block_hash(wire.header).hex())
+    return OrderedBlock(
+        wire.header, txs, compute_block_hash(wire.header).hex(), frozenset(verified)
+    )
 
 
 # -- keys -----------------------------------------------------------------------------------
@@ -264,6 +283,7 @@ class EtcdOrderer:
         self.etcd = EtcdClient(config.endpoints, timeout_s=config.etcd_timeout_s)
         self._http = httpx.AsyncClient(timeout=5)
         self._pending: OrderedDict[bytes, _Waiting] = OrderedDict()
+        self._by_bytes: dict[bytes, Transaction] = {}  # admitted here, by canonical bytes
         self._ordered: dict[bytes, int] = {}  # tx hash -> height of a block not yet applied
         self._arrived = asyncio.Event()
         self._applied_event = asyncio.Event()
@@ -302,6 +322,7 @@ class EtcdOrderer:
         if len(self._pending) >= self.config.max_pending:
             raise MempoolFull(f"{len(self._pending)} transactions are waiting; retry shortly")
         self._pending[tx.hash] = _Waiting(tx)
+        self._by_bytes[tx.canonical] = tx
         self._arrived.set()
         return True
 
@@ -372,6 +393,7 @@ class EtcdOrderer:
         for tx in block.txs:
             self._pending.pop(tx.hash, None)
             self._ordered.pop(tx.hash, None)
+            self._by_bytes.pop(tx.canonical, None)
         self._applied_event.set()
 
     def publish(self, commit: SignedCommit) -> None:
@@ -523,6 +545,7 @@ class EtcdOrderer:
         expired = [h for h, w in self._pending.items() if w.tx.body.expires_at_ms <= now]
         for tx_hash in expired:
             waiting = self._pending.pop(tx_hash)
+            self._by_bytes.pop(waiting.tx.canonical, None)
             try:
                 validate_transaction_window(waiting.tx, chain_id=self.chain_id, now_ms=now)
             except TxError as error:
@@ -576,7 +599,9 @@ class EtcdOrderer:
             batch.append(tx)
             size += len(tx.canonical) + 1
         for tx_hash in expired:
-            self._pending.pop(tx_hash, None)
+            gone = self._pending.pop(tx_hash, None)
+            if gone is not None:
+                self._by_bytes.pop(gone.tx.canonical, None)
         return batch
 
     def _ready(self) -> bool:
@@ -743,7 +768,9 @@ class EtcdOrderer:
             return False
         try:
             # Decoding re-hashes every transaction: off the event loop, which serves the API.
-            block = await asyncio.get_running_loop().run_in_executor(None, decode_block, kv.value)
+            block = await asyncio.get_running_loop().run_in_executor(
+                None, decode_block, kv.value, self._by_bytes.get
+            )
         except BlockDecodeError as exc:
             self.hooks.halt(f"block {height} in etcd is invalid: {exc}")
             return False

@@ -46,6 +46,7 @@ import contextlib
 import json
 import logging
 import shutil
+import sqlite3
 import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
@@ -233,6 +234,7 @@ class ClusterNode(Node):
         self._to_persist: list[Finality] = []
         self._halted: str | None = None
         self.blocks_fetched = 0
+        self.tx_count = _count_txs(self.config.db_path)
         self._verify_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify")
         self._http: httpx.AsyncClient | None = None
         self._etcd_orderer: EtcdOrderer | None = None
@@ -415,6 +417,7 @@ class ClusterNode(Node):
             )
             return
         self._own[commit.record.height] = commit
+        self.tx_count += len(block.txs)
         assert self._etcd_orderer is not None
         self._etcd_orderer.block_applied(block)
         self._etcd_orderer.publish(commit)
@@ -427,10 +430,11 @@ class ClusterNode(Node):
                 self._compare(final)
 
     async def _verify_signatures(self, block: OrderedBlock) -> None:
-        if not block.txs:
+        todo = [tx for tx in block.txs if tx.hash not in block.verified]
+        if not todo:
             return
         loop = asyncio.get_running_loop()
-        chunks = [block.txs[i::2] for i in range(2)]
+        chunks = [todo[i::2] for i in range(2)]
 
         def verify(txs: list[Transaction]) -> None:
             for tx in txs:
@@ -617,4 +621,12 @@ class ClusterNode(Node):
             "halt_reason": self._halted,
             "blocks_cut": orderer.blocks_cut if orderer is not None else 0,
             "blocks_fetched": self.blocks_fetched,
+            "tx_count": self.tx_count,
         }
+
+
+def _count_txs(db_path: Path) -> int:
+    """Transactions committed in the database (for status; blocks record their counts)."""
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        row = conn.execute("SELECT COALESCE(SUM(tx_count), 0) FROM blocks").fetchone()
+    return int(row[0])
