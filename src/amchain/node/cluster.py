@@ -416,6 +416,11 @@ class ClusterNode(Node):
                 f"block {block.height} is invalid ({error.codespace}/{error.code}): {error.message}"
             )
             return
+        except Exception as exc:
+            # Storage or a bug: retrying the same block would fail the same way.
+            log.exception("applying block %d failed", block.height)
+            self.halt(f"block {block.height} could not be applied: {type(exc).__name__}: {exc}")
+            return
         self._own[commit.record.height] = commit
         self.tx_count += len(block.txs)
         assert self._etcd_orderer is not None
