@@ -82,6 +82,18 @@ def odometer(chain_id: str, registry: KeyPair, i: int, vehicles: int) -> Transac
     )
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by processes ``pids``."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -187,8 +199,21 @@ def main() -> None:
         print(f"registered {final} vehicles in {elapsed:.1f} s")
 
         print(f"load before finality run: {load_average()}")
+        peer_pids = [p.pid for p in cluster.peers]
+        etcd_pids = [m.pid for m in cluster.etcd]
+        cpu_before = (cpu_seconds(peer_pids), cpu_seconds(etcd_pids), cpu_seconds([os.getpid()]))
         elapsed, latencies, final = asyncio.run(
             offer(urls, events[:count], options.rate, options.batch)
+        )
+        cpu_after = (cpu_seconds(peer_pids), cpu_seconds(etcd_pids), cpu_seconds([os.getpid()]))
+        peers_ms, etcd_ms, client_ms = (
+            1000 * (after - before) / max(final, 1)
+            for before, after in zip(cpu_before, cpu_after, strict=True)
+        )
+        print(
+            f"CPU per final event: peers {peers_ms:.2f} ms (all {len(peer_pids)} together), "
+            f"etcd {etcd_ms:.2f} ms, load generator {client_ms:.2f} ms; ceiling on 2 idle "
+            f"cores for peers + etcd: {2000 / (peers_ms + etcd_ms):.0f} events/s"
         )
         print(
             f"FINALITY: offered {options.rate:.0f}/s for {options.seconds:.0f} s: {final} events "

@@ -419,11 +419,11 @@ class EtcdOrderer:
     async def _health_loop(self) -> None:
         """A linearizable read every 0.5 s; a failure marks ordering unavailable at once."""
         while not self._stopping:
+            if time.monotonic() - self.etcd.last_ok < 0.5 and self.etcd_ok:
+                await asyncio.sleep(0.5)  # another call just proved etcd answers
+                continue
             try:
-                _, revision = await self.etcd.range(
-                    self.keys.cutter, count_only=True, timeout_s=1.0
-                )
-                del revision
+                await self.etcd.range(self.keys.cutter, count_only=True, timeout_s=1.0)
                 self._mark_etcd(True)
             except (EtcdUnavailable, RuntimeError) as exc:
                 self._mark_etcd(False, str(exc))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -125,6 +126,7 @@ class EtcdClient:
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
         )
         self.last_error = ""
+        self.last_ok = 0.0  # monotonic time of the last call a member answered
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -150,6 +152,7 @@ class EtcdClient:
             if response.status_code != 200:
                 raise RuntimeError(f"etcd {path} refused: {response.status_code} {response.text}")
             self._preferred = index
+            self.last_ok = time.monotonic()
             return response.json()
         self.last_error = "; ".join(errors)
         raise EtcdUnavailable(f"no etcd member answered {path}: {self.last_error}")
