@@ -171,8 +171,9 @@ def test_a_peer_stopped_past_etcd_history_catches_up_from_other_peers(cluster):
     load.peers = others
     try:
         load.wait_for_more(50)
-        stopped_at = status(victim)["height"]
         os.kill(victim.pid, signal.SIGSTOP)
+        with sqlite3.connect(f"file:{Path(victim.data_dir) / 'chain.db'}?mode=ro", uri=True) as db:
+            (stopped_at,) = db.execute("SELECT MAX(height) FROM blocks").fetchone()
 
         def history_gone() -> bool:
             answer = etcd_call(
@@ -274,11 +275,20 @@ def test_duplicate_and_out_of_order_block_events_are_ignored_and_a_broken_link_h
     load.peers = running
     try:
         load.wait_for_more(50)
-        latest = max(status(p)["latest_ordered_height"] for p in running)
-        # Re-deliver the latest block, then an older one, as new etcd events.
+        latest = max(status(p)["height"] for p in running)
+        ignored = {p.name: status(p)["duplicate_block_events_ignored"] for p in running}
+        # Re-deliver an applied block, then an older one, as new etcd events.
         for height in (latest, latest - 3):
             kv = etcd_call(cluster, "/v3/kv/range", {"key": b64(keys.block(height))})["kvs"][0]
             etcd_call(cluster, "/v3/kv/put", {"key": kv["key"], "value": kv["value"]})
+        for peer in running:
+            wait_until(
+                f"{peer.name} to see and ignore both events",
+                lambda peer=peer: (
+                    status(peer)["duplicate_block_events_ignored"] >= ignored[peer.name] + 2
+                ),
+                30,
+            )
         load.wait_for_more(100)
     finally:
         load.stop()

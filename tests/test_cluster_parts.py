@@ -368,3 +368,28 @@ def test_an_unreachable_etcd_fails_fast(etcd: str) -> None:
         return time.monotonic() - started
 
     assert run(unreachable()) < 5
+
+
+def test_a_full_block_fits_etcds_request_limit_and_an_oversized_one_does_not(etcd: str) -> None:
+    keys = ClusterKeys.for_chain(CHAIN)
+    key = KeyPair.generate()
+    tx = sign_tx(CHAIN, [key], "vehicles", "register_vehicle", {"note": "x" * 900})
+    per_tx = len(tx.canonical) + 1
+    full = [tx] * ((1024 * 1024 - 4096) // per_tx)  # what the cutter packs at most
+    header, _ = a_block(txs=[])
+    block = encode_block(header, (t.canonical for t in full))
+    assert 1000 * 1024 < len(block) <= 1024 * 1024
+
+    async def append(data: bytes, height: int) -> bool:
+        client = EtcdClient([etcd])
+        try:
+            won, _, _ = await client.txn(
+                [Compare(keys.block(height), "CREATE", 0)], [put_op(keys.block(height), data)]
+            )
+            return won
+        finally:
+            await client.aclose()
+
+    assert run(append(block, 1)) is True
+    with pytest.raises(RuntimeError, match="too large"):
+        run(append(block * 2, 2))

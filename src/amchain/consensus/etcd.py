@@ -302,6 +302,7 @@ class EtcdOrderer:
         self._compaction: asyncio.Task[None] | None = None
         self._publish: asyncio.Queue[SignedCommit] = asyncio.Queue()
         self.blocks_cut = 0
+        self.duplicates_ignored = 0
         self.races_lost = 0
 
     # -- the node-facing interface ---------------------------------------------------------
@@ -762,7 +763,8 @@ class EtcdOrderer:
         applied = self.hooks.applied()[0]
         self.latest_seen = max(self.latest_seen, height)
         if height <= applied:
-            log.debug("ignoring block event for height %d (already at %d)", height, applied)
+            self.duplicates_ignored += 1
+            log.info("ignoring a block event for height %d (already at %d)", height, applied)
             return True
         if height > applied + 1:
             return False

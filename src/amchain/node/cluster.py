@@ -626,6 +626,7 @@ class ClusterNode(Node):
             "halt_reason": self._halted,
             "blocks_cut": orderer.blocks_cut if orderer is not None else 0,
             "blocks_fetched": self.blocks_fetched,
+            "duplicate_block_events_ignored": orderer.duplicates_ignored if orderer else 0,
             "tx_count": self.tx_count,
         }
 
