@@ -293,6 +293,7 @@ class EtcdOrderer:
         self.cutter = CutterInfo()
         self._lease = 0
         self._last_keepalive = 0.0
+        self._cutter_revision = 0  # mod revision of the cutter key another peer holds
         self._cut_head: tuple[int, str, int] | None = None
         self.latest_seen = -1  # highest block height seen in etcd
         self.etcd_ok = True
@@ -466,11 +467,35 @@ class EtcdOrderer:
                     self.is_cutter = False
                     self._cut_head = None
                     self._lease = 0
-            await asyncio.sleep(ttl / 3 if self.is_cutter else 0.3)
+            if self.is_cutter:
+                await asyncio.sleep(ttl / 3)
+            elif self._cutter_revision:
+                await self._await_vacancy(self._cutter_revision)
+            else:
+                await asyncio.sleep(0.3)
+
+    async def _await_vacancy(self, revision: int) -> None:
+        """Wait (a watch, not polling) until the cutter key changes, or 5 s at most."""
+
+        async def watch() -> None:
+            async for events in self.etcd.watch(
+                self.keys.cutter, None, start_revision=revision + 1
+            ):
+                if events:
+                    return
+
+        started = time.monotonic()
+        with contextlib.suppress(TimeoutError, EtcdUnavailable, EtcdCompacted, httpx.HTTPError):
+            await asyncio.wait_for(watch(), 5.0)
+        self._cutter_revision = 0
+        if time.monotonic() - started < 0.3:
+            await asyncio.sleep(0.3)  # the watch broke at once: do not spin
 
     async def _campaign(self) -> None:
+        self._cutter_revision = 0
         current = await self.etcd.get(self.keys.cutter)
         if current is not None:
+            self._cutter_revision = current.mod_revision
             info = json.loads(current.value)
             if info.get("key") != self.cutter.key:
                 self.cutter = CutterInfo(info.get("name", ""), info.get("url", ""), info["key"])
