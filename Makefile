@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 UP_ARGS ?= --demo
 
-.PHONY: up test lint typecheck imports unit system-deps clean
+.PHONY: up test lint typecheck imports unit system-deps screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "amchain needs Python >= 3.11")'
@@ -32,6 +32,10 @@ unit: $(STAMP) system-deps
 	$(BIN)/pytest
 
 test: lint typecheck imports unit
+
+# Regenerate docs/screenshots/*.png (the explorer's main pages, from the browser tests).
+screenshots: $(STAMP) system-deps
+	AMCHAIN_SCREENSHOTS=1 $(BIN)/pytest tests/test_explorer_browser.py -q
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

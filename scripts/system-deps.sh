@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Make sure the Debian programs the tests drive are installed: etcd (consortium mode) and
-# Chromium (explorer browser tests). As root with apt-get, missing ones are installed;
-# otherwise this says what to install and fails, so tests never silently skip them.
+# Make sure the Debian programs the tests drive are installed: etcd (consortium mode),
+# Chromium (explorer browser tests) and a CJK font (the explorer's Chinese pages and PDF).
+# As root with apt-get, missing ones are installed; otherwise this says what to install and
+# fails, so tests never silently skip them.
 set -euo pipefail
 
-# binary  Debian package
+# binary or file                                   Debian package
 REQUIRED="
-etcd      etcd-server
-etcdctl   etcd-client
-chromium  chromium
+etcd                                               etcd-server
+etcdctl                                            etcd-client
+chromium                                           chromium
+/usr/share/fonts/truetype/wqy/wqy-microhei.ttc     fonts-wqy-microhei
 "
 
 missing=()
 while read -r binary package; do
     [ -z "${binary}" ] && continue
-    command -v "${binary}" >/dev/null 2>&1 || missing+=("${package}")
+    if [ "${binary#/}" != "${binary}" ]; then
+        [ -e "${binary}" ] || missing+=("${package}")
+    else
+        command -v "${binary}" >/dev/null 2>&1 || missing+=("${package}")
+    fi
 done <<< "${REQUIRED}"
 
 [ ${#missing[@]} -eq 0 ] && exit 0

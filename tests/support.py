@@ -18,6 +18,7 @@ import uvicorn
 
 from amchain.api import create_app
 from amchain.crypto import KeyPair
+from amchain.explorer import mount_explorer
 from amchain.ledger import Transaction, make_body, sign_transaction
 from amchain.node import Keystore, Node, NodeConfig
 
@@ -112,6 +113,7 @@ def start_node(data_dir: Path, **config: Any) -> Iterator[RunningNode]:
     cfg = NodeConfig(data_dir=data_dir, port=port, **{"max_block_wait_ms": 20, **config})
     node = Node.open(cfg)
     app = create_app(node, manage_node=True)
+    mount_explorer(app)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()

@@ -127,7 +127,9 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 def test_acceptance_scenario(up: UpProcess) -> None:
     # status and keys
     status = json.loads(ok(run_cli(up, "status", "--json")))
-    assert status["chain_id"] and status["modules"] == ["consortium", "identity", "vehicles"]
+    assert status["chain_id"] and status["modules"] == [
+        "consortium", "identity", "vehicles", "credentials"
+    ]
     assert "chain id" in ok(run_cli(up, "status"))
     keys = json.loads(ok(run_cli(up, "keys", "list", "--json")))["keys"]
     names = {k["name"] for k in keys}

@@ -20,7 +20,9 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import amchain
+from amchain.api.browse import browse_router
 from amchain.api.cluster import install_cluster_api
+from amchain.api.credentials import credentials_router
 from amchain.api.problems import (
     PROBLEM_MEDIA_TYPE,
     ApiProblem,
@@ -522,6 +524,9 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             # verify` checks it as saved; summary and flags are for display, not proven.
             body.update(bundle)
         return _json(body)
+
+    app.include_router(browse_router(node))
+    app.include_router(credentials_router(node))
 
     # -- event stream ---------------------------------------------------------------------
     @app.get(

@@ -29,6 +29,7 @@ from amchain.cli._common import (
     usage_error,
     want_json,
 )
+from amchain.cli._credentials import access_app, unlock, vc_app
 from amchain.cli._events import EventInputError, build_event
 from amchain.crypto import KeyPair
 from amchain.node import DEFAULT_PORT
@@ -51,6 +52,9 @@ app.add_typer(vehicle_app, name="vehicle")
 app.add_typer(tx_app, name="tx")
 app.add_typer(node_app, name="node")
 app.add_typer(cluster_app, name="cluster")
+app.add_typer(vc_app, name="vc")
+app.add_typer(access_app, name="access")
+vehicle_app.command("unlock")(handle_errors(unlock))
 
 AsOpt = Annotated[str, typer.Option("--as", help="Keystore name of the signing key.")]
 

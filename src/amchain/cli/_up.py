@@ -19,6 +19,7 @@ from rich.table import Table
 from amchain.api import create_app
 from amchain.cli._common import console, err_console
 from amchain.cli._common import data_dir as resolve_data_dir
+from amchain.explorer import mount_explorer
 from amchain.node import Keystore, Node, NodeConfig
 
 EXIT_PORT_TAKEN = 4
@@ -74,6 +75,7 @@ def _banner(node: Node, directory: Path, url: str, demo: bool) -> Panel:
     table.add_row("chain id", node.chain_id)
     table.add_row("height", str(node.head.height))
     table.add_row("data dir", str(directory))
+    table.add_row("explorer", f"{url}/")
     table.add_row("API", f"{url}/v1/status")
     table.add_row("docs", f"{url}/docs")
     table.add_row("keystore", ", ".join(keystore.names()))
@@ -100,6 +102,7 @@ async def _serve(
     node: Node, *, directory: Path, host: str, port: int, demo: bool, demo_vehicles: int
 ) -> None:
     app = create_app(node, manage_node=True)
+    mount_explorer(app)
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5
     )

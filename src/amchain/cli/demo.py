@@ -1,17 +1,20 @@
 """``amchain up --demo``: simulated vehicle traffic against the node's own API.
 
 Acting as the keystore's organisations (oem, dealer, service_center, insurer, registry), it
-produces vehicles with valid VINs, sells them to people (DIDs sponsored by the dealer),
-registers, services and repairs them, reports accidents and claims, transfers some between
-people (both sign), opens one recall, and makes exactly one odometer rollback attempt,
-which the chain refuses and keeps on record. Then a slow trickle of readings continues until
-the server stops, so an explorer sees blocks arrive. Refusals never stop the server.
+produces vehicles with valid VINs (their on-board keys kept in the keystore as
+``vehicle-<VIN>``, their birth certificates issued as credentials), sells them to people
+(DIDs sponsored by the dealer), registers, services and repairs them, reports accidents and
+claims, transfers some between people (both sign), opens one recall, and makes exactly one
+odometer rollback attempt, which the chain refuses and keeps on record. Then a slow trickle
+of readings continues until the server stops, so an explorer sees blocks arrive. Refusals
+never stop the server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -103,6 +106,7 @@ class Demo:
     async def produce_vehicle(self, index: int) -> DemoVehicle:
         wmi, make, model, region = CATALOGUE[index % len(CATALOGUE)]
         model_year = 2020 + secrets.randbelow(6)
+        car_key = KeyPair.generate()  # the on-board unit's key
         for _attempt in range(5):
             vin = make_vin(wmi, model_year)
             try:
@@ -113,13 +117,16 @@ class Demo:
                     model=model,
                     model_year=model_year,
                     plant=f"{wmi}-plant",
-                    vehicle_key=KeyPair.generate().public_key,
+                    vehicle_key=car_key.public_key,
                 )
                 break
             except ApiError as exc:
                 if exc.codespace == "vehicles" and exc.code == 2:  # duplicate VIN: new serial
                     continue
                 raise
+        with contextlib.suppress(KeystoreError, OSError):  # `amchain vehicle unlock` uses it
+            Keystore(self.keystore.path.parent).add(f"vehicle-{vin}", car_key)
+        await self.birth_certificate(vin)
         owner = await self.new_person()
         car = DemoVehicle(vin=vin, owner=owner, odometer_km=5 + secrets.randbelow(40))
         await self.event(
@@ -213,6 +220,19 @@ class Demo:
             },
         )
         return car
+
+    async def birth_certificate(self, vin: str) -> None:
+        """The OEM issues the vehicle's birth certificate (a VC anchored on chain) and hands
+        it over as a file: ``<data dir>/credentials/<VIN>-birth-certificate.json``."""
+        credential, _ = await self.client.credentials.issue(
+            self.orgs["oem"], "VehicleBirthCertificate", vin=vin
+        )
+        with contextlib.suppress(OSError):
+            folder = self.keystore.path.parent / "credentials"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{vin}-birth-certificate.json").write_text(
+                json.dumps(credential, indent=2) + "\n"
+            )
 
     async def recall(self) -> None:
         car = self.vehicles[0]

@@ -16,14 +16,21 @@ from amchain.crypto._ed25519 import (
     verify_signature,
 )
 from amchain.crypto._encoding import (
+    DID_KEY_PREFIX,
     EncodingError,
     decode_hex,
     decode_multikey,
+    decode_private_multikey,
+    did_key_for,
     encode_multikey,
+    encode_private_multikey,
+    public_key_of_did_key,
+    resolve_did_key,
 )
 from amchain.crypto._hashing import sha256
 
 __all__ = [
+    "DID_KEY_PREFIX",
     "PUBLIC_KEY_BYTES",
     "SIGNATURE_BYTES",
     "EncodingError",
@@ -31,8 +38,13 @@ __all__ = [
     "KeyPair",
     "decode_hex",
     "decode_multikey",
+    "decode_private_multikey",
+    "did_key_for",
     "encode_multikey",
+    "encode_private_multikey",
     "is_valid_public_key",
+    "public_key_of_did_key",
+    "resolve_did_key",
     "sha256",
     "validate_public_key",
     "verify_signature",

@@ -65,6 +65,6 @@ class ModuleRegistry:
 
 def default_registry() -> ModuleRegistry:
     """Return the registry of the modules this release ships."""
-    from amchain.modules import consortium, identity, vehicles
+    from amchain.modules import consortium, credentials, identity, vehicles
 
-    return ModuleRegistry([consortium.SPEC, identity.SPEC, vehicles.SPEC])
+    return ModuleRegistry([consortium.SPEC, identity.SPEC, vehicles.SPEC, credentials.SPEC])

@@ -26,6 +26,7 @@ from amchain.sdk._base import (
     submit_request,
     wrap_transport_error,
 )
+from amchain.sdk._credentials import AsyncCredentials
 from amchain.sdk._helpers import AsyncConsortium, AsyncIdentity, AsyncVehicles
 from amchain.sdk._models import BlockEvent, NodeStatus, SubmitResult, TxInfo
 
@@ -57,6 +58,7 @@ class AsyncClient:
         self._chain_id: str | None = None
         self.vehicles = AsyncVehicles(self)
         self.identity = AsyncIdentity(self)
+        self.credentials = AsyncCredentials(self)
         self.consortium = AsyncConsortium(self)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -182,6 +184,32 @@ class AsyncClient:
         return await self._get(
             f"/v1/state/{quote(key, safe='/')}", params=proof_params(proof, height)
         )
+
+    async def list_blocks(self, *, before: int | None = None, limit: int = 25) -> dict[str, Any]:
+        """Block summaries, newest first: ``blocks``, ``head`` and ``next_before`` (a page)."""
+        params: dict[str, Any] = {"limit": limit}
+        if before is not None:
+            params["before"] = before
+        return await self._get("/v1/blocks", params=params)
+
+    async def list_txs(
+        self,
+        *,
+        height: int | None = None,
+        did: str | None = None,
+        vin: str | None = None,
+        signer: str | None = None,
+        failed_only: bool = False,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Transaction summaries of one block, or indexed under a DID, VIN or signer key."""
+        params: dict[str, Any] = {"limit": limit}
+        for name, value in (("height", height), ("did", did), ("vin", vin), ("signer", signer)):
+            if value is not None:
+                params[name] = value
+        if failed_only:
+            params["failed_only"] = "true"
+        return list((await self._get("/v1/txs", params=params))["txs"])
 
     # -- events ------------------------------------------------------------------------
     async def events(self, from_height: int | None = None) -> AsyncIterator[BlockEvent]:

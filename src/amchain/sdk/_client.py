@@ -26,6 +26,7 @@ from amchain.sdk._base import (
     submit_request,
     wrap_transport_error,
 )
+from amchain.sdk._credentials import Credentials
 from amchain.sdk._helpers import Consortium, Identity, Vehicles
 from amchain.sdk._models import BlockEvent, NodeStatus, SubmitResult, TxInfo
 
@@ -57,6 +58,7 @@ class Client:
         self._chain_id: str | None = None
         self.vehicles = Vehicles(self)
         self.identity = Identity(self)
+        self.credentials = Credentials(self)
         self.consortium = Consortium(self)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -180,6 +182,32 @@ class Client:
         """One state entry (``{key, value, height}``; ``value`` None when absent), optionally
         with its proof bundle under ``"proof"``."""
         return self._get(f"/v1/state/{quote(key, safe='/')}", params=proof_params(proof, height))
+
+    def list_blocks(self, *, before: int | None = None, limit: int = 25) -> dict[str, Any]:
+        """Block summaries, newest first: ``blocks``, ``head`` and ``next_before`` (a page)."""
+        params: dict[str, Any] = {"limit": limit}
+        if before is not None:
+            params["before"] = before
+        return self._get("/v1/blocks", params=params)
+
+    def list_txs(
+        self,
+        *,
+        height: int | None = None,
+        did: str | None = None,
+        vin: str | None = None,
+        signer: str | None = None,
+        failed_only: bool = False,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Transaction summaries of one block, or indexed under a DID, VIN or signer key."""
+        params: dict[str, Any] = {"limit": limit}
+        for name, value in (("height", height), ("did", did), ("vin", vin), ("signer", signer)):
+            if value is not None:
+                params[name] = value
+        if failed_only:
+            params["failed_only"] = "true"
+        return list((self._get("/v1/txs", params=params))["txs"])
 
     # -- events ------------------------------------------------------------------------
     def events(self, from_height: int | None = None) -> Iterator[BlockEvent]:

@@ -324,6 +324,38 @@ class BlockStore:
         )
         return None if row is None else msgspec.json.decode(row[0], type=BlockHeader)
 
+    def recent_blocks(self, top: int, limit: int) -> list[tuple[int, str, BlockHeader, int]]:
+        """Return ``(height, hash, header, tx_count)`` of up to ``limit`` blocks at or below
+        ``top``, newest first."""
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT height, hash, header, tx_count FROM blocks WHERE height <= ? "
+                "ORDER BY height DESC LIMIT ?",
+                (top, limit),
+            )
+            .fetchall()
+        )
+        return [
+            (int(h), bytes(b).hex(), msgspec.json.decode(hd, type=BlockHeader), int(n))
+            for h, b, hd, n in rows
+        ]
+
+    def recent_txs(
+        self, min_height: int, limit: int, *, failed_only: bool = False
+    ) -> list[StoredTx]:
+        """Return up to ``limit`` transactions at heights >= ``min_height``, newest first."""
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT hash, height, idx, tx, receipt FROM txs "
+                "WHERE height >= ? AND (ok = 0 OR ? = 0) ORDER BY height DESC, idx DESC LIMIT ?",
+                (min_height, int(failed_only), limit),
+            )
+            .fetchall()
+        )
+        return [_stored_tx(row) for row in rows]
+
     def indexed_txs(
         self, kind: str, value: str, *, limit: int = 1000, failed_only: bool = False
     ) -> list[StoredTx]:
