@@ -225,8 +225,12 @@ def main() -> None:
 
         # Catch-up: stop the last peer while the others carry the same load; resume it
         # while the load goes on; time its return to the network's head.
-        victim = cluster.peers[-1]
-        others = [p.url for p in cluster.peers[:-1]]
+        roles = {
+            p.name: httpx.get(f"{p.url}/v1/cluster/status", timeout=10).json()["role"]
+            for p in cluster.peers
+        }
+        victim = next(p for p in reversed(cluster.peers) if roles[p.name] != "cutter")
+        others = [p.url for p in cluster.peers if p is not victim]
         phase: dict[str, float] = {}
 
         async def catch_up_phase() -> tuple[float, int]:
