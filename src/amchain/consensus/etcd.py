@@ -34,11 +34,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -65,6 +67,7 @@ from amchain.ledger import (
     decode_transaction_bytes,
     make_block_header,
     validate_transaction_window,
+    verify_transaction_signatures,
 )
 
 log = logging.getLogger(__name__)
@@ -302,6 +305,8 @@ class EtcdOrderer:
         self._compacted_below = 0
         self._compaction: asyncio.Task[None] | None = None
         self._publish: asyncio.Queue[SignedCommit] = asyncio.Queue()
+        self._prepare_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="prepare")
+        self._prepared: dict[tuple[int, int], asyncio.Future[OrderedBlock]] = {}
         self.blocks_cut = 0
         self.duplicates_ignored = 0
         self.races_lost = 0
@@ -378,6 +383,7 @@ class EtcdOrderer:
         await self.resign()
         await self.etcd.aclose()
         await self._http.aclose()
+        self._prepare_pool.shutdown(wait=True, cancel_futures=True)
 
     async def resign(self) -> None:
         """Stop cutting and release the cutter key so another peer takes over at once."""
@@ -765,6 +771,8 @@ class EtcdOrderer:
                 await self._fetch_from_peers(applied + 1, first - applied - 1)
                 continue
             for kv in kvs:
+                self._prefetch(kv)
+            for kv in kvs:
                 if not await self._offer(kv):
                     break
         return 0
@@ -793,16 +801,45 @@ class EtcdOrderer:
             return True
         if height > applied + 1:
             return False
+        for stale in [k for k in self._prepared if k[0] <= applied]:
+            self._prepared.pop(stale).cancel()
+        future = self._prepared.pop((height, kv.mod_revision), None)
+        if future is None:
+            future = self._start_prepare(kv)
         try:
-            # Decoding re-hashes every transaction: off the event loop, which serves the API.
-            block = await asyncio.get_running_loop().run_in_executor(
-                None, decode_block, kv.value, self._by_bytes.get
-            )
+            block = await future
         except BlockDecodeError as exc:
             self.hooks.halt(f"block {height} in etcd is invalid: {exc}")
             return False
         await self.hooks.apply(block, None)
         return self.hooks.halted() is None
+
+    def _prepare(self, data: bytes) -> OrderedBlock:
+        """Decode a block and check its signatures (worker thread: decoding re-hashes every
+        transaction, and the event loop serves the API). A signature that does not verify
+        is left unmarked: the peer checks it again and halts with the reason."""
+        block = decode_block(data, self._by_bytes.get)
+        verified = set(block.verified)
+        for tx in block.txs:
+            if tx.hash not in verified:
+                with contextlib.suppress(TxError):
+                    verify_transaction_signatures(tx)
+                    verified.add(tx.hash)
+        return dataclasses.replace(block, verified=frozenset(verified))
+
+    def _start_prepare(self, kv: KeyValue) -> asyncio.Future[OrderedBlock]:
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._prepare_pool, self._prepare, kv.value)
+
+    def _prefetch(self, kv: KeyValue) -> None:
+        """Start preparing a block that will be applied soon (while the one before it
+        executes), at most 8 ahead."""
+        height = self.keys.height_of(kv.key)
+        if height <= self.hooks.applied()[0] or len(self._prepared) >= 8:
+            return
+        key = (height, kv.mod_revision)
+        if key not in self._prepared:
+            self._prepared[key] = self._start_prepare(kv)
 
     async def _follow(self, revision: int) -> None:
         """Watch for new blocks from ``revision``; return to catch up on a gap or silence."""
@@ -832,9 +869,22 @@ class EtcdOrderer:
                     return  # quiet for 2 s: look again with a range read
                 if kvs is None:
                     return
-                for kv in kvs:
+                ended = False
+                while not queue.empty():  # a backlog (after a pause): prepare ahead
+                    more = queue.get_nowait()
+                    if more is None:
+                        ended = True
+                        break
+                    kvs.extend(more)
+                for kv in kvs[:8]:
+                    self._prefetch(kv)
+                for index, kv in enumerate(kvs):
+                    if index + 8 < len(kvs):
+                        self._prefetch(kvs[index + 8])
                     if not await self._offer(kv):
                         return
+                if ended:
+                    return
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
