@@ -51,6 +51,23 @@ def wait_until(
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what} (last: {last!r})")
 
 
+def cluster_report(cluster: LocalCluster) -> str:
+    """Each peer's status and the tail of its log, each etcd member's state: for failures."""
+    lines = []
+    for peer in cluster.peers:
+        try:
+            state: Any = status(peer)
+        except (httpx.HTTPError, ValueError) as exc:
+            state = f"unreachable ({type(exc).__name__})"
+        lines.append(f"--- {peer.name} (pid {peer.pid}, alive {alive(peer.pid)}): {state}")
+        log = cluster.directory / "logs" / f"{peer.name}.log"
+        if log.exists():
+            lines += log.read_text(errors="replace").splitlines()[-25:]
+    for member in cluster.etcd:
+        lines.append(f"--- {member.name} (pid {member.pid}, alive {alive(member.pid)})")
+    return "\n".join(lines)
+
+
 def status(peer: LocalPeer) -> dict[str, Any]:
     response = httpx.get(f"{peer.url}/v1/cluster/status", timeout=5)
     response.raise_for_status()
@@ -101,9 +118,15 @@ class Load:
 
     def wait_for_more(self, more: int, timeout_s: float = 90) -> None:
         target = self.count() + more
-        wait_until(
-            f"{more} more acknowledged transactions", lambda: self.count() >= target, timeout_s
-        )
+        try:
+            wait_until(
+                f"{more} more acknowledged transactions", lambda: self.count() >= target, timeout_s
+            )
+        except AssertionError as exc:
+            raise AssertionError(
+                f"{exc}\nstatuses {self.statuses}, errors {self.errors[-5:]}\n"
+                + cluster_report(self.cluster)
+            ) from None
 
     def _run(self, index: int) -> None:
         rng = random.Random(index * 7919 + int(time.time()))
@@ -235,7 +258,10 @@ def assert_consistent(
             return heights.pop() or None
         return None
 
-    height = wait_until("every peer at the same height", same_height, timeout_s, 0.3)
+    try:
+        height = wait_until("every peer at the same height", same_height, timeout_s, 0.3)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{cluster_report(cluster)}") from None
     chains = {p.name: read_chain(p) for p in peers}
     reference = chains[peers[0].name]
     heights = [b[0] for b in reference["blocks"]]

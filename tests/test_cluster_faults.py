@@ -26,10 +26,22 @@ from amchain.consensus.etcd import ClusterKeys, decode_block, encode_block
 from amchain.ledger import make_block_header
 from amchain.node import Keystore
 from amchain.node.localnet import LocalCluster, alive
-from tests.cluster_support import Load, assert_consistent, status, wait_until
+from tests.cluster_support import Load, assert_consistent, cluster_report, status
+from tests.cluster_support import wait_until as _wait_until
 from tests.support import sign_tx
 
 pytestmark = pytest.mark.slow
+
+
+CLUSTER: list[LocalCluster] = []
+
+
+def wait_until(what, check, timeout_s=60, every_s=0.1):
+    """Wait for ``check``; on a timeout, say how every peer and member stands."""
+    try:
+        return _wait_until(what, check, timeout_s, every_s)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{cluster_report(CLUSTER[0])}") from None
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +55,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
         max_block_txs=500,
         max_block_wait_ms=50,
     )
+    CLUSTER[:] = [local]
     try:
         local.start(timeout_s=90)
         yield local

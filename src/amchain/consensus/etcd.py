@@ -289,6 +289,8 @@ class EtcdOrderer:
         self._by_bytes: dict[bytes, Transaction] = {}  # admitted here, by canonical bytes
         self._ordered: dict[bytes, int] = {}  # tx hash -> height of a block not yet applied
         self._arrived = asyncio.Event()
+        self._fresh = asyncio.Event()  # new transactions to pass to the cutter
+        self._fresh_hashes: list[bytes] = []
         self._applied_event = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[Any]] = []
@@ -330,6 +332,8 @@ class EtcdOrderer:
             raise MempoolFull(f"{len(self._pending)} transactions are waiting; retry shortly")
         self._pending[tx.hash] = _Waiting(tx)
         self._by_bytes[tx.canonical] = tx
+        self._fresh_hashes.append(tx.hash)
+        self._fresh.set()
         self._arrived.set()
         return True
 
@@ -534,43 +538,60 @@ class EtcdOrderer:
 
     # -- forwarding (peers that are not the cutter) ----------------------------------------
     async def _forward_loop(self) -> None:
+        """Pass new transactions to the cutter as they arrive (batched over
+        ``forward_interval_ms``); once a second, pass again whatever the cutter has not
+        committed within ``resend_after_ms`` (it may have died) and drop expired ones."""
         interval = self.config.forward_interval_ms / 1000
         resend = self.config.resend_after_ms / 1000
         last_sweep = 0.0
         while not self._stopping:
-            await asyncio.sleep(interval)
-            if time.monotonic() - last_sweep > 1.0:
-                last_sweep = time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._fresh.wait(), 0.5)
+            self._fresh.clear()
+            await asyncio.sleep(interval)  # let a batch gather
+            now = time.monotonic()
+            sweep = now - last_sweep > 1.0
+            if sweep:
+                last_sweep = now
                 self._drop_expired()
+            fresh, self._fresh_hashes = self._fresh_hashes, []
             if self.is_cutter or not self._pending or not self.cutter.url:
                 continue
             if self.cutter.key == self.config.node_key_hex:
                 continue  # our own stale key: wait for the next election
             target = self.cutter.url
-            now = time.monotonic()
-            batch = [
-                w for w in self._pending.values() if w.sent_to != target or now - w.sent_at > resend
-            ][:2000]
-            if not batch:
-                continue
-            body = b'{"txs":[' + b",".join(w.tx.canonical for w in batch) + b"]}"
-            try:
-                response = await self._http.post(
-                    f"{target}/v1/cluster/txs",
-                    content=body,
-                    headers={"content-type": "application/json"},
-                )
-            except httpx.HTTPError as exc:
-                log.debug("forwarding to %s failed: %s", target, exc)
-                await asyncio.sleep(0.2)
-                continue
-            if response.status_code != 202:
-                log.debug("cutter %s answered %s", target, response.status_code)
-                await asyncio.sleep(0.2)
-                continue
-            for w in batch:
-                w.sent_to = target
-                w.sent_at = now
+            if sweep:
+                batch = [
+                    w
+                    for w in self._pending.values()
+                    if w.sent_to != target or now - w.sent_at > resend
+                ]
+            else:
+                waiting = (self._pending.get(h) for h in fresh)
+                batch = [w for w in waiting if w is not None and w.sent_to != target]
+            for start in range(0, len(batch), 2000):
+                if not await self._send(target, batch[start : start + 2000], now):
+                    await asyncio.sleep(0.2)
+                    break
+
+    async def _send(self, target: str, batch: list[_Waiting], now: float) -> bool:
+        body = b'{"txs":[' + b",".join(w.tx.canonical for w in batch) + b"]}"
+        try:
+            response = await self._http.post(
+                f"{target}/v1/cluster/txs",
+                content=body,
+                headers={"content-type": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            log.debug("forwarding to %s failed: %s", target, exc)
+            return False
+        if response.status_code != 202:
+            log.debug("cutter %s answered %s", target, response.status_code)
+            return False
+        for w in batch:
+            w.sent_to = target
+            w.sent_at = now
+        return True
 
     def _drop_expired(self) -> None:
         now = now_ms()
