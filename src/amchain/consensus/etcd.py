@@ -41,7 +41,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -270,7 +270,6 @@ class CutterInfo:
     name: str = ""
     url: str = ""
     key: str = ""
-    since_ms: int = field(default_factory=now_ms)
 
 
 class EtcdOrderer:
@@ -303,7 +302,6 @@ class EtcdOrderer:
         self.latest_seen = -1  # highest block height seen in etcd
         self.etcd_ok = True
         self.etcd_error = ""
-        self._etcd_failed_since: float | None = None
         self._compacted_below = 0
         self._compaction: asyncio.Task[None] | None = None
         self._publish: asyncio.Queue[SignedCommit] = asyncio.Queue()
@@ -415,15 +413,12 @@ class EtcdOrderer:
     # -- health ----------------------------------------------------------------------------
     def _mark_etcd(self, ok: bool, error: str = "") -> None:
         if ok:
-            self._etcd_failed_since = None
             if not self.etcd_ok:
                 log.warning("etcd is reachable again")
             self.etcd_ok = True
             self.etcd_error = ""
             return
         self.etcd_error = error
-        if self._etcd_failed_since is None:
-            self._etcd_failed_since = time.monotonic()
         if self.etcd_ok:
             log.warning("etcd unavailable: %s", error)
         self.etcd_ok = False
