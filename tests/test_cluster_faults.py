@@ -195,7 +195,7 @@ def test_a_peer_stopped_past_etcd_history_catches_up_from_other_peers(cluster):
                 {"key": b64(keys.blocks), "range_end": b64(keys.prefix + b"blocks0"), "limit": 1},
             )
             first = keys.height_of(base64.b64decode(answer["kvs"][0]["key"]))
-            return first > stopped_at + 1
+            return first > stopped_at + 10  # beyond what it may hold in memory (8 blocks)
 
         try:
             wait_until("etcd to drop the blocks the stopped peer needs", history_gone, 180, 0.5)

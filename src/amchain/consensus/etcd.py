@@ -73,6 +73,7 @@ from amchain.ledger import (
 log = logging.getLogger(__name__)
 
 HEIGHT_DIGITS = 12
+PAUSE_S = 5.0  # a wait for a block event that overran this much means the process was paused
 ETCD_REQUEST_LIMIT = 1536 * 1024  # etcd's default --max-request-bytes (1.5 MiB)
 
 
@@ -877,13 +878,21 @@ class EtcdOrderer:
                 await queue.put(None)
 
         task = asyncio.create_task(pump())
+        loop = asyncio.get_running_loop()
         try:
             while not self._stopping and self.hooks.halted() is None:
+                waited_since = loop.time()
                 try:
                     kvs = await asyncio.wait_for(queue.get(), 2.0)
                 except TimeoutError:
                     return  # quiet for 2 s: look again with a range read
                 if kvs is None:
+                    return
+                if loop.time() - waited_since > PAUSE_S:
+                    # This process was paused (SIGSTOP, a suspended VM): what the stream
+                    # buffered meanwhile may be cut short or cancelled by etcd. Start over
+                    # from a range read (and other peers, below etcd's history).
+                    log.warning("paused for %.0f s; re-reading blocks", loop.time() - waited_since)
                     return
                 ended = False
                 while not queue.empty():  # a backlog (after a pause): prepare ahead
