@@ -310,6 +310,7 @@ class EtcdOrderer:
         self._prepared: dict[tuple[int, int], asyncio.Future[OrderedBlock]] = {}
         self.blocks_cut = 0
         self.duplicates_ignored = 0
+        self._resumed_at = 0.0  # loop time when a pause of this process was noticed
         self.races_lost = 0
 
     # -- the node-facing interface ---------------------------------------------------------
@@ -428,14 +429,23 @@ class EtcdOrderer:
         """A linearizable read every 0.5 s; a failure marks ordering unavailable at once."""
         while not self._stopping:
             if time.monotonic() - self.etcd.last_ok < 0.5 and self.etcd_ok:
-                await asyncio.sleep(0.5)  # another call just proved etcd answers
+                await self._sleep_noting_pauses(0.5)  # another call just proved etcd answers
                 continue
             try:
                 await self.etcd.range(self.keys.cutter, count_only=True, timeout_s=1.0)
                 self._mark_etcd(True)
             except (EtcdUnavailable, RuntimeError) as exc:
                 self._mark_etcd(False, str(exc))
-            await asyncio.sleep(0.5)
+            await self._sleep_noting_pauses(0.5)
+
+    async def _sleep_noting_pauses(self, seconds: float) -> None:
+        """Sleep; if the sleep overran by more than PAUSE_S, the process was paused."""
+        loop = asyncio.get_running_loop()
+        before = loop.time()
+        await asyncio.sleep(seconds)
+        if loop.time() - before > seconds + PAUSE_S:
+            log.warning("this process was paused for %.0f s", loop.time() - before)
+            self._resumed_at = loop.time()
 
     # -- election --------------------------------------------------------------------------
     def _me(self) -> bytes:
@@ -878,21 +888,20 @@ class EtcdOrderer:
                 await queue.put(None)
 
         task = asyncio.create_task(pump())
-        loop = asyncio.get_running_loop()
+        following_since = asyncio.get_running_loop().time()
         try:
             while not self._stopping and self.hooks.halted() is None:
-                waited_since = loop.time()
                 try:
                     kvs = await asyncio.wait_for(queue.get(), 2.0)
                 except TimeoutError:
                     return  # quiet for 2 s: look again with a range read
                 if kvs is None:
                     return
-                if loop.time() - waited_since > PAUSE_S:
+                if self._resumed_at > following_since:
                     # This process was paused (SIGSTOP, a suspended VM): what the stream
                     # buffered meanwhile may be cut short or cancelled by etcd. Start over
                     # from a range read (and other peers, below etcd's history).
-                    log.warning("paused for %.0f s; re-reading blocks", loop.time() - waited_since)
+                    log.warning("resumed after a pause; re-reading blocks")
                     return
                 ended = False
                 while not queue.empty():  # a backlog (after a pause): prepare ahead
