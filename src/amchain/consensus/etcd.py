@@ -955,12 +955,20 @@ class EtcdOrderer:
                 )
                 for kv in kvs:
                     self._commit_event(kv)
-                async for events in self.etcd.watch(
-                    self.keys.commits, prefix_end(self.keys.commits), start_revision=revision + 1
-                ):
-                    for event in events:
-                        if not event.deleted:
-                            self._commit_event(event.kv)
+
+                async def follow(revision: int = revision) -> None:
+                    async for events in self.etcd.watch(
+                        self.keys.commits, prefix_end(self.keys.commits), start_revision=revision
+                    ):
+                        for event in events:
+                            if not event.deleted:
+                                self._commit_event(event.kv)
+
+                # Re-read at least every 10 s: a member that lost quorum keeps a watch open
+                # but silent.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(follow(revision + 1), 10.0)
+                await asyncio.sleep(0.05)  # a watch that ended at once must not spin
             except (EtcdUnavailable, EtcdCompacted, httpx.HTTPError) as exc:
                 log.info("commit watch: %s", exc)
                 await asyncio.sleep(0.3)

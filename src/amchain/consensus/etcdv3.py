@@ -269,6 +269,7 @@ class EtcdClient:
         body = {"create_request": request}
         errors: list[str] = []
         count = len(self.endpoints)
+        delivered = False
         for step in range(count):
             index = (self._preferred + step) % count
             endpoint = self.endpoints[index]
@@ -296,14 +297,14 @@ class EtcdClient:
                             return
                         events = result.get("events")
                         if events:
+                            delivered = True
                             yield [
                                 WatchEvent(_kv(e.get("kv", {})), e.get("type") == "DELETE")
                                 for e in events
                             ]
                     return
             except httpx.HTTPError as exc:
+                if delivered:
+                    return  # broke mid-stream: the caller re-watches after what it saw
                 errors.append(f"{endpoint}: {type(exc).__name__}")
-                if step == 0:
-                    continue
-                return
         raise EtcdUnavailable(f"no etcd member accepted a watch: {'; '.join(errors)}")
