@@ -88,6 +88,33 @@ def cutter(cluster: LocalCluster):
     )
 
 
+def test_a_transaction_submitted_to_one_peer_becomes_final_on_every_peer(cluster):
+    oem = Keystore(cluster.directory).get("oem").key
+    tx = sign_tx(
+        cluster.chain_id,
+        [oem],
+        "vehicles",
+        "register_vehicle",
+        {"vin": "WVWZZZ1KZAM000042", "make": "VW", "model": "Golf", "model_year": 2024},
+    )
+    accepted = httpx.post(f"{cluster.peers[0].url}/v1/txs", json=tx.to_wire(), timeout=30)
+    assert accepted.status_code == 202 and accepted.json()["status"] == "pending"
+    answers = [
+        httpx.get(
+            f"{p.url}/v1/txs/{tx.hash_hex}",
+            params={"wait": "final", "timeout_ms": 30_000},
+            timeout=60,
+        ).json()
+        for p in cluster.peers
+    ]
+    assert all(a["final"] is True and a["receipt"]["ok"] for a in answers)
+    assert len({(a["height"], a["index"]) for a in answers}) == 1
+    blocks = [httpx.get(f"{p.url}/v1/blocks/{answers[0]['height']}").json() for p in cluster.peers]
+    assert len({b["hash"] for b in blocks}) == 1
+    assert len({b["commit"]["record"]["state_root"] for b in blocks}) == 1
+    assert {b["commit"]["signer"] for b in blocks} == {p.node_key for p in cluster.peers}
+
+
 def test_a_peer_killed_with_sigkill_catches_up_and_nothing_acknowledged_is_lost(cluster):
     load = Load(cluster).start()
     try:

@@ -539,6 +539,27 @@ class ClusterNode(Node):
             return False
         return self.is_final(height)
 
+    async def wait_for_commit(self, tx_hash: bytes, timeout_s: float) -> StoredTx | None:
+        """Wait until the transaction is committed here, even if another peer admitted it
+        (it arrives in a block); None after ``timeout_s``."""
+        stored = self.store.get_tx(tx_hash)
+        if stored is not None or timeout_s <= 0:
+            return stored
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(tx_hash, []).append(fut)
+        try:
+            await asyncio.wait_for(fut, timeout_s)
+        except TimeoutError:
+            return None
+        finally:
+            waiters = self._waiters.get(tx_hash)
+            if waiters is not None:
+                if fut in waiters:
+                    waiters.remove(fut)
+                if not waiters:
+                    del self._waiters[tx_hash]
+        return self.store.get_tx(tx_hash)
+
     async def wait_for_final(
         self, tx_hash: bytes, timeout_s: float
     ) -> tuple[StoredTx | None, bool]:
