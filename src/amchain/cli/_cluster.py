@@ -26,7 +26,8 @@ DirOpt = Annotated[
     typer.Option(
         "--dir",
         file_okay=False,
-        help="Cluster directory [default: $AMCHAIN_DATA_DIR/cluster or ~/.amchain-cluster].",
+        help="Cluster directory.",
+        show_default="~/.amchain-cluster, or $AMCHAIN_DATA_DIR/cluster when set",
     ),
 ]
 
