@@ -148,6 +148,8 @@ class _TreeNodes:
     def get_tree_nodes(self, node_ids: Sequence[int]) -> dict[int, bytes]:
         cache = self._cache
         found = {i: cache[i] for i in node_ids if i in cache}
+        if len(found) == len(node_ids):  # the producer's upper levels: all cached
+            return found
         missing = [i for i in node_ids if i not in found]
         for start in range(0, len(missing), _MAX_SQL_VARIABLES):
             chunk = missing[start : start + _MAX_SQL_VARIABLES]
