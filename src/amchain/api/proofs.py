@@ -54,7 +54,7 @@ def resolve_height(node: Node, height: int | None) -> tuple[int, TreeRoot]:
         ProofUnavailable: the height is in the future or not retained.
     """
     head = node.head.height
-    at = head if height is None else height
+    at = node.certified_height if height is None else height
     if at < 0 or at > head:
         raise ProofUnavailable(
             20, "Height not committed", f"height {at} is not committed yet (head is {head})"
@@ -66,10 +66,11 @@ def resolve_height(node: Node, height: int | None) -> tuple[int, TreeRoot]:
 
 
 def certificate_at(node: Node, height: int) -> CommitCertificate:
-    """Return the commit certificate of ``height``: the signed commit records held for it."""
-    block = node.store.get_block(height)
-    assert block is not None, "resolve_height checked the height"
-    return make_commit_certificate([block.commit])
+    """Return the commit certificate of ``height``: the signed commit records held for it
+    (in a consortium, the quorum's once the height is final)."""
+    commits = node.certified_commits(height)
+    assert commits, "resolve_height checked the height"
+    return make_commit_certificate(commits)
 
 
 def _decode_value(raw: bytes | None) -> Any:
