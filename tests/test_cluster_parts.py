@@ -196,6 +196,21 @@ def test_a_height_is_final_when_a_quorum_signs_the_same_record() -> None:
     assert tracker.final_height == 1
 
 
+def test_certificates_grow_to_every_agreeing_peer_whatever_the_arrival_order() -> None:
+    keys, infos = peers(3)
+    commits = [sign_commit_record(record(1), k) for k in keys]
+    certificates = []
+    for order in ([2, 0, 1], [1, 2, 0]):
+        tracker = QuorumTracker(infos, 2, CHAIN)
+        results = [tracker.add(commits[i]) for i in order]
+        assert results[0] is None and results[1] is not None  # final at two of three
+        assert results[2] is not None and len(results[2].commits) == 3  # then extended
+        assert tracker.add(commits[order[0]]) is None  # a repeat changes nothing
+        certificates.append(results[2].commits)
+    assert certificates[0] == certificates[1]
+    assert [c.signer for c in certificates[0]] == sorted(c.signer for c in commits)
+
+
 def test_signatures_of_strangers_forgeries_and_repeats_do_not_count() -> None:
     keys, infos = peers(3)
     tracker = QuorumTracker(infos, 2, CHAIN)

@@ -428,7 +428,9 @@ class ClusterNode(Node):
         self._etcd_orderer.publish(commit)
         self._announce(committed, block.txs)
         if certificate is not None:
-            self._finalize(Finality(block.height, certificate[0].record, certificate))
+            self._finalize(
+                self.tracker.note_final(Finality(block.height, certificate[0].record, certificate))
+            )
         else:
             final = self._final_records.get(block.height)
             if final is not None:
@@ -495,9 +497,12 @@ class ClusterNode(Node):
             self._finalize(finality)
 
     def _finalize(self, finality: Finality) -> None:
-        self.tracker.skip_to(finality.height)
+        """A height became final (or its certificate gained a signature)."""
+        first = finality.height not in self._final_records
         self._final_records[finality.height] = finality
         self._to_persist.append(finality)
+        if not first:
+            return
         if finality.height in self._own:
             self._compare(finality)
         for height in [h for h in self._final_waiters if h <= finality.height]:
@@ -565,9 +570,7 @@ class ClusterNode(Node):
     ) -> list[StoredTx | None]:
         """Wait for each transaction as :meth:`wait_for_commit` does (a peer's orderer does
         not know transactions other peers admitted)."""
-        return list(
-            await asyncio.gather(*(self.wait_for_commit(h, timeout_s) for h in tx_hashes))
-        )
+        return list(await asyncio.gather(*(self.wait_for_commit(h, timeout_s) for h in tx_hashes)))
 
     async def wait_for_final(
         self, tx_hash: bytes, timeout_s: float
@@ -603,12 +606,12 @@ class ClusterNode(Node):
     def certified_commits(self, height: int) -> list[SignedCommit]:
         """The quorum's signed commit records for a final height; this peer's own record
         (one signature, which a light client refuses) for a height not final yet."""
-        raw = self.certificates.get_raw(height)
-        if raw is not None:
-            return msgspec.json.decode(raw, type=list[SignedCommit])
         finality = self._final_records.get(height)
         if finality is not None:
             return list(finality.commits)
+        raw = self.certificates.get_raw(height)
+        if raw is not None:
+            return msgspec.json.decode(raw, type=list[SignedCommit])
         return super().certified_commits(height)
 
     # -- serving other peers ---------------------------------------------------------------

@@ -115,7 +115,15 @@ def majority(count: int) -> int:
 
 
 class QuorumTracker:
-    """Collects peers' signed commit records; says when a quorum agrees on a height."""
+    """Collects peers' signed commit records; says when a quorum agrees on a height.
+
+    After a height is final, later signatures of the same record still count (for the
+    last :data:`KEEP_FINAL` final heights): every peer's certificate grows to all the
+    peers that agree, so every peer ends up serving the same certificate (and the same
+    proofs), whatever order the signatures reached it in.
+    """
+
+    KEEP_FINAL = 256
 
     def __init__(self, peers: list[PeerInfo], quorum: int, chain_id: str) -> None:
         if not 1 <= quorum <= len(peers):
@@ -124,16 +132,24 @@ class QuorumTracker:
         self.quorum = quorum
         self.chain_id = chain_id
         self._votes: dict[int, dict[str, SignedCommit]] = {}
+        self._final: dict[int, Finality] = {}
         self.final_height = -1
 
     def add(self, commit: SignedCommit) -> Finality | None:
-        """Count one signed record; return the finality it completes, if any.
+        """Count one signed record; return the finality it completes or extends, if any.
 
         Records from unknown signers, with bad signatures or for another chain are ignored.
         """
         record = commit.record
         if record.chain_id != self.chain_id or commit.signer not in self.peers:
             return None
+        final = self._final.get(record.height)
+        if final is not None:
+            if record != final.record or any(c.signer == commit.signer for c in final.commits):
+                return None
+            if not verify_commit_signature(commit):
+                return None
+            return self.note_final(Finality(final.height, record, [*final.commits, commit]))
         if record.height <= self.final_height:
             return None
         votes = self._votes.setdefault(record.height, {})
@@ -146,13 +162,22 @@ class QuorumTracker:
         agreeing = [c for c in votes.values() if c.record == record]
         if len(agreeing) < self.quorum:
             return None
-        self.final_height = max(self.final_height, record.height)
-        for height in [h for h in self._votes if h <= record.height]:
-            del self._votes[height]
-        return Finality(record.height, record, sorted(agreeing, key=lambda c: c.signer))
+        return self.note_final(Finality(record.height, record, agreeing))
+
+    def note_final(self, finality: Finality) -> Finality:
+        """Record a final height (from a quorum of votes, or a verified certificate);
+        return it with its signatures in signer order."""
+        finality = Finality(
+            finality.height, finality.record, sorted(finality.commits, key=lambda c: c.signer)
+        )
+        self._final[finality.height] = finality
+        self.skip_to(finality.height)
+        for height in [h for h in self._final if h <= self.final_height - self.KEEP_FINAL]:
+            del self._final[height]
+        return finality
 
     def skip_to(self, height: int) -> None:
-        """Heights up to ``height`` are final (known from a certificate)."""
+        """Heights up to ``height`` are final."""
         self.final_height = max(self.final_height, height)
         for h in [h for h in self._votes if h <= height]:
             del self._votes[h]
