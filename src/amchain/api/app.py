@@ -293,9 +293,7 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             pending = [r for r in results if r["status"] == "pending"]
             hashes = [bytes.fromhex(r["hash"]) for r in pending]
             if wait == "final":
-                answers = await asyncio.gather(
-                    *(node.wait_for_final(h, timeout_ms / 1000) for h in hashes)
-                )
+                answers = await node.wait_for_finals(hashes, timeout_ms / 1000)
                 committed = [stored for stored, _ in answers]
                 finals = [final for _, final in answers]
             else:

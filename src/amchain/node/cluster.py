@@ -569,8 +569,44 @@ class ClusterNode(Node):
         self, tx_hashes: list[bytes], timeout_s: float
     ) -> list[StoredTx | None]:
         """Wait for each transaction as :meth:`wait_for_commit` does (a peer's orderer does
-        not know transactions other peers admitted)."""
-        return list(await asyncio.gather(*(self.wait_for_commit(h, timeout_s) for h in tx_hashes)))
+        not know transactions other peers admitted), with one wait for the whole batch."""
+        loop = asyncio.get_running_loop()
+        answers: list[StoredTx | None] = [None] * len(tx_hashes)
+        futures: list[tuple[int, bytes, asyncio.Future[StoredTx | None]]] = []
+        for i, tx_hash in enumerate(tx_hashes):
+            # A transaction the orderer still holds is not committed yet (blocks leave the
+            # orderer and wake waiters in one step of the event loop): no database read.
+            if self._orderer is None or not self._orderer.knows(tx_hash):
+                answers[i] = self.store.get_tx(tx_hash)
+                if answers[i] is not None or timeout_s <= 0:
+                    continue
+            fut: asyncio.Future[StoredTx | None] = loop.create_future()
+            self._waiters.setdefault(tx_hash, []).append(fut)
+            futures.append((i, tx_hash, fut))
+        if futures:
+            await asyncio.wait([f for _, _, f in futures], timeout=timeout_s)
+        for i, tx_hash, fut in futures:
+            if fut.done():
+                answers[i] = self.store.get_tx(tx_hash)
+                continue
+            fut.cancel()
+            waiters = self._waiters.get(tx_hash)
+            if waiters and fut in waiters:
+                waiters.remove(fut)
+                if not waiters:
+                    del self._waiters[tx_hash]
+        return answers
+
+    async def wait_for_finals(
+        self, tx_hashes: list[bytes], timeout_s: float
+    ) -> list[tuple[StoredTx | None, bool]]:
+        """Wait until every transaction's block is final (one wait for the batch)."""
+        deadline = time.monotonic() + timeout_s
+        committed = await self.wait_for_commits(tx_hashes, timeout_s)
+        heights = [s.height for s in committed if s is not None]
+        if heights:
+            await self.wait_final_height(max(heights), max(0.0, deadline - time.monotonic()))
+        return [(s, s is not None and self.is_final(s.height)) for s in committed]
 
     async def wait_for_final(
         self, tx_hash: bytes, timeout_s: float

@@ -569,6 +569,13 @@ class Node:
         stored = await self.wait_for_commit(tx_hash, timeout_s)
         return stored, stored is not None
 
+    async def wait_for_finals(
+        self, tx_hashes: list[bytes], timeout_s: float
+    ) -> list[tuple[StoredTx | None, bool]]:
+        """:meth:`wait_for_final` for a batch (a solo node: committed is final)."""
+        committed = await self.wait_for_commits(tx_hashes, timeout_s)
+        return [(stored, stored is not None) for stored in committed]
+
     def subscribe(self, maxsize: int = 1024) -> asyncio.Queue[CommittedBlock]:
         queue: asyncio.Queue[CommittedBlock] = asyncio.Queue(maxsize=maxsize)
         self._subscribers.add(queue)
