@@ -156,7 +156,7 @@ class Node:
             create_dev_chain(config)
         genesis = convert(json.loads(config.genesis_path.read_text()), Genesis, what="genesis.json")
         registry = registry or default_registry()
-        store = BlockStore.open(config.db_path)
+        store = BlockStore.open(config.db_path, background_checkpoints=True)
         node = cls(
             config=config,
             store=store,
