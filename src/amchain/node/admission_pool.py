@@ -83,13 +83,21 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def init_worker(db_path: str, chain_id: str) -> None:
-    """Process initializer: the registry and a read connection to the node's database."""
+def init_worker(db_path: str, chain_id: str, node_pid: int | None = None) -> None:
+    """Process initializer: the registry and a read connection to the node's database.
+
+    ``node_pid`` is the node's pid as the node saw it: a node killed while this worker was
+    still starting has already been replaced as parent (``getppid()`` no longer names it),
+    and the worker must leave at once rather than watch its new parent for ever.
+    """
     from amchain.storage import BlockStore
 
+    parent = os.getppid() if node_pid is None else node_pid
     _die_with_parent()
+    if os.getppid() != parent:
+        os._exit(0)
     threading.Thread(
-        target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True
+        target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True
     ).start()
     store = BlockStore(Path(db_path))
     _WORKER.update(
