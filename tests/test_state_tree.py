@@ -5,6 +5,7 @@ provable. Checked against a naive reading of the definition in the module docstr
 from __future__ import annotations
 
 import hashlib
+import random
 from pathlib import Path
 
 import msgspec
@@ -134,6 +135,35 @@ def test_root_after_any_sequence_of_batches_is_the_root_of_the_resulting_state(
                 state[key] = value
         assert tree.root.hash == reference_root(state)
         assert (tree.root == EMPTY_TREE) == (not state)
+
+
+def test_blocks_over_a_larger_state_match_the_definition() -> None:
+    # Deeper paths than the property tests reach: lone writes below shared levels, new keys
+    # splitting a leaf, rewrites, deletes and rewrites with the value already held.
+    rng = random.Random(7)
+    state = {f"vehicles/v/{i:06d}": rng.randbytes(20) for i in range(3000)}
+    tree = tree_of(state)
+    for block in range(6):
+        writes: list[tuple[str, bytes | None]] = []
+        for _ in range(400):
+            key = f"vehicles/v/{rng.randrange(4000):06d}"
+            choice = rng.random()
+            if choice < 0.2:
+                writes.append((key, None))
+            elif choice < 0.3 and key in state:
+                writes.append((key, state[key]))
+            else:
+                writes.append((key, rng.randbytes(20 + block)))
+        tree.apply(writes)
+        for key, value in writes:
+            if value is None:
+                state.pop(key, None)
+            else:
+                state[key] = value
+        assert tree.root.hash == reference_root(state)
+    for key in rng.sample(sorted(state), 50):
+        value, proof = prove_state_key(tree, tree.root, key)
+        assert value == state[key] and verify_state_proof(tree.root.hash, key, value, proof)
 
 
 @settings(RELAXED)

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import amchain
 from amchain.api.browse import browse_router
+from amchain.api.cluster import install_cluster_api
 from amchain.api.credentials import credentials_router
 from amchain.api.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -47,6 +48,7 @@ from amchain.codec import DecodeError, DecodeErrorCode
 from amchain.ledger import SignedTxWire
 from amchain.modules import identity, vehicles
 from amchain.node import Node, NodeUnavailable
+from amchain.node.cluster import ClusterNode
 from amchain.node.node import CommittedBlock
 
 MAX_WAIT_MS = 60_000
@@ -146,6 +148,8 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.node = node
+    if isinstance(node, ClusterNode):
+        install_cluster_api(app, node)
 
     # -- errors ---------------------------------------------------------------------------
     @app.exception_handler(ApiProblem)
@@ -180,7 +184,7 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             "state_root": head.state_root.hex(),
             "pending_txs": node.pending_count(),
             "node_key": node.node_key.public_key.hex(),
-            "ordering": "solo",
+            "ordering": getattr(node, "ordering", "solo"),
             "version": amchain.__version__,
             "modules": [m.name for m in node.registry.modules],
         }
@@ -233,11 +237,17 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
     )
     async def submit(
         request: Request,
-        wait: str | None = Query(None, description="`commit`: answer once committed"),
+        wait: str | None = Query(
+            None,
+            description="`commit`: answer once committed; `final`: once a quorum of peers "
+            "signed the block's commit record",
+        ),
         timeout_ms: int = Query(10_000, ge=0, le=MAX_WAIT_MS),
     ) -> Response:
-        if wait not in (None, "commit"):
-            raise ApiProblem(400, "api", 4, "Bad wait mode", "wait must be 'commit' or absent")
+        if wait not in (None, "commit", "final"):
+            raise ApiProblem(
+                400, "api", 4, "Bad wait mode", "wait must be 'commit', 'final' or absent"
+            )
         raw = await _read_body(request, node.config.max_body_bytes)
         try:
             is_batch, outcomes = await node.submit_body(raw, max_depth=BATCH_MAX_DEPTH)
@@ -245,7 +255,13 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             raise problem_from_error(error) from None
         except NodeUnavailable as exc:
             return JSONResponse(
-                problem_body(503, "node", 1, "Node busy", str(exc)),
+                problem_body(
+                    503,
+                    "node",
+                    getattr(exc, "code", 1),
+                    getattr(exc, "title", "Node busy"),
+                    str(exc),
+                ),
                 status_code=503,
                 media_type=PROBLEM_MEDIA_TYPE,
                 headers={"Retry-After": "1"},
@@ -273,12 +289,19 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
                 results.append(
                     {"index": outcome.index, "hash": outcome.tx_hash, "status": "pending"}
                 )
-        if wait == "commit":
+        if wait is not None:
             pending = [r for r in results if r["status"] == "pending"]
-            committed = await node.wait_for_commits(
-                [bytes.fromhex(r["hash"]) for r in pending], timeout_ms / 1000
-            )
-            for result, stored in zip(pending, committed, strict=True):
+            hashes = [bytes.fromhex(r["hash"]) for r in pending]
+            if wait == "final":
+                answers = await asyncio.gather(
+                    *(node.wait_for_final(h, timeout_ms / 1000) for h in hashes)
+                )
+                committed = [stored for stored, _ in answers]
+                finals = [final for _, final in answers]
+            else:
+                committed = await node.wait_for_commits(hashes, timeout_ms / 1000)
+                finals = [False] * len(hashes)
+            for result, stored, final in zip(pending, committed, finals, strict=True):
                 if stored is None:
                     _, _, dropped = node.tx_status(bytes.fromhex(result["hash"]))
                     if dropped is not None:
@@ -299,6 +322,8 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
                     height=stored.height,
                     receipt=msgspec.to_builtins(stored.receipt),
                 )
+                if wait == "final":
+                    result["final"] = final
         if not is_batch:
             single = results[0]
             if single["status"] == "refused":
@@ -336,18 +361,29 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
     )
     async def get_tx(
         tx_hash: str,
-        wait: str | None = Query(None, description="`commit`: wait until committed"),
+        wait: str | None = Query(
+            None,
+            description="`commit`: wait until committed; `final`: until a quorum of peers "
+            "signed the block's commit record",
+        ),
         timeout_ms: int = Query(10_000, ge=0, le=MAX_WAIT_MS),
         proof: bool = PROOF_QUERY,
     ) -> dict[str, Any]:
-        if wait not in (None, "commit"):
-            raise ApiProblem(400, "api", 4, "Bad wait mode", "wait must be 'commit' or absent")
+        if wait not in (None, "commit", "final"):
+            raise ApiProblem(
+                400, "api", 4, "Bad wait mode", "wait must be 'commit', 'final' or absent"
+            )
         raw = _parse_hash(tx_hash)
+        final: bool | None = None
         if wait == "commit":
             await node.wait_for_commit(raw, timeout_ms / 1000)
+        elif wait == "final":
+            _, final = await node.wait_for_final(raw, timeout_ms / 1000)
         status, stored, dropped = await asyncio.to_thread(node.tx_status, raw)
         if stored is not None:
             body = tx_json(stored)
+            if final is not None:
+                body["final"] = final
             if proof:
                 body["proof"] = await asyncio.to_thread(tx_bundle, node, stored)
             return body
@@ -439,10 +475,10 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
     ) -> Response:
         vin = vin.upper()
         try:
-            record, raw_events, bundle = vehicle_history_at(node, vin, height)
+            record, raw_events, at, bundle = vehicle_history_at(node, vin, height, prove=proof)
         except ProofUnavailable as error:
             raise _proof_problem(error) from None
-        if record is None or bundle is None:
+        if record is None:
             raise _not_found("Vehicle", f"no vehicle with VIN {vin} is registered")
         entries = [msgspec.json.decode(e, type=vehicles.HistoryEntry) for e in raw_events]
         state = node.store.state()
@@ -450,7 +486,7 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
         rollbacks = [
             r
             for r in refused_rollbacks(node.store, node.registry, state, record.vin)
-            if r["height"] <= bundle["height"]
+            if r["height"] <= at
         ]
         flags["refused_odometer_rollbacks"] = rollbacks
         body: dict[str, Any] = {
@@ -463,10 +499,10 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             "flags": flags,
             "history_head": record.history_head,
             "event_count": record.event_count,
-            "events": bundle["events"],
-            "as_of_height": bundle["height"],
+            "events": [msgspec.Raw(e) for e in raw_events],
+            "as_of_height": at,
         }
-        if proof:
+        if bundle is not None:
             # The answer is itself the bundle (its events are the proven ones): `amchain
             # verify` checks it as saved; summary and flags are for display, not proven.
             body.update(bundle)

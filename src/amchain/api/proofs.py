@@ -54,7 +54,7 @@ def resolve_height(node: Node, height: int | None) -> tuple[int, TreeRoot]:
         ProofUnavailable: the height is in the future or not retained.
     """
     head = node.head.height
-    at = head if height is None else height
+    at = node.certified_height if height is None else height
     if at < 0 or at > head:
         raise ProofUnavailable(
             20, "Height not committed", f"height {at} is not committed yet (head is {head})"
@@ -66,10 +66,11 @@ def resolve_height(node: Node, height: int | None) -> tuple[int, TreeRoot]:
 
 
 def certificate_at(node: Node, height: int) -> CommitCertificate:
-    """Return the commit certificate of ``height``: the signed commit records held for it."""
-    block = node.store.get_block(height)
-    assert block is not None, "resolve_height checked the height"
-    return make_commit_certificate([block.commit])
+    """Return the commit certificate of ``height``: the signed commit records held for it
+    (in a consortium, the quorum's once the height is final)."""
+    commits = node.certified_commits(height)
+    assert commits, "resolve_height checked the height"
+    return make_commit_certificate(commits)
 
 
 def _decode_value(raw: bytes | None) -> Any:
@@ -109,21 +110,28 @@ def state_bundle(node: Node, key: str, height: int | None) -> dict[str, Any]:
 
 
 def vehicle_history_at(
-    node: Node, vin: str, height: int | None
-) -> tuple[vehicles.VehicleRecord | None, list[bytes], dict[str, Any] | None]:
-    """Return the vehicle record at a height, its history entries' stored bytes, and the
-    bundle proving the history complete (record None when the vehicle is unknown there).
+    node: Node, vin: str, height: int | None, *, prove: bool
+) -> tuple[vehicles.VehicleRecord | None, list[bytes], int, dict[str, Any] | None]:
+    """Return the vehicle record at a height (None when unknown there), its history
+    entries' stored bytes, that height, and with ``prove`` the bundle proving the history
+    complete.
 
-    History entries are written once and never changed, so the first ``event_count``
-    entries of the latest state are exactly the history at ``height``.
+    Without ``prove`` and ``height`` the record is read from the latest state, with no tree
+    walk. History entries are written once and never changed, so the first ``event_count``
+    entries of the latest state are exactly the history at any height.
 
     Raises:
         ProofUnavailable: see :func:`resolve_height`.
     """
-    at, root = resolve_height(node, height)
-    raw, entry = prove_entry(node, root, vehicle_record_state_key(vin))
+    entry: StateEntry | None = None
+    if prove or height is not None:
+        at, root = resolve_height(node, height)
+        raw, entry = prove_entry(node, root, vehicle_record_state_key(vin))
+    else:
+        at = node.head.height
+        raw = node.store.state().get(vehicle_record_state_key(vin))
     if raw is None:
-        return None, [], None
+        return None, [], at, None
     record = msgspec.json.decode(raw, type=vehicles.VehicleRecord)
     rows = node.store.state().iter_prefix(f"vehicles/h/{vin}/")
     events = [value for _, (_, value) in zip(range(record.event_count), rows, strict=False)]
@@ -132,9 +140,11 @@ def vehicle_history_at(
             f"vehicle {vin} has {record.event_count} history entries in its record but "
             f"{len(events)} in state"
         )
+    if not prove:
+        return record, events, at, None
     bundle = _bundle(node, "vehicle-history", at, vin=vin, record=entry)
     bundle["events"] = [msgspec.Raw(e) for e in events]
-    return record, events, bundle
+    return record, events, at, bundle
 
 
 def did_bundle(node: Node, did: str, height: int | None) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from amchain.cli._bench import bench
+from amchain.cli._cluster import cluster_app, node_app
 from amchain.cli._common import (
     DataDirOpt,
     JsonOpt,
@@ -50,6 +51,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(did_app, name="did")
 app.add_typer(vehicle_app, name="vehicle")
 app.add_typer(tx_app, name="tx")
+app.add_typer(node_app, name="node")
+app.add_typer(cluster_app, name="cluster")
 app.add_typer(vc_app, name="vc")
 app.add_typer(access_app, name="access")
 vehicle_app.command("unlock")(handle_errors(unlock))

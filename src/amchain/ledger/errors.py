@@ -69,6 +69,7 @@ class BlockCode(IntEnum):
     WRONG_TX_ROOT = 4
     INVALID_TRANSACTION = 5
     WRONG_CHAIN = 6
+    NOT_CERTIFIED = 7
 
 
 class BlockError(LedgerError):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amchain.codec import DecodeError, convert
-from amchain.consensus import MempoolFull, SoloOrderer
+from amchain.consensus import MempoolFull, Orderer, SoloOrderer
 from amchain.crypto import KeyPair
 from amchain.ledger import (
     EMPTY_TREE,
@@ -30,6 +30,7 @@ from amchain.ledger import (
     LedgerError,
     MemoryState,
     Receipt,
+    SignedCommit,
     Transaction,
     TreeRoot,
     TxCode,
@@ -138,7 +139,8 @@ class Node:
         self._waiters: dict[bytes, list[asyncio.Future[StoredTx | None]]] = {}
         self._subscribers: set[asyncio.Queue[CommittedBlock]] = set()
         self._dropped: dict[bytes, TxError] = {}
-        self._orderer: SoloOrderer | None = None
+        self._orderer: Orderer | None = None
+        self.last_commit: SignedCommit | None = None
         self._task: asyncio.Task[None] | None = None
         self.started_at_ms = now_ms()
 
@@ -236,6 +238,7 @@ class Node:
             receipts_root=compute_merkle_root(receipt_bytes).hex(),
         )
         commit = sign_commit_record(record, self.node_key)
+        self.last_commit = commit
         self.store.commit_block(
             header=header,
             block_hash=block_hash,
@@ -547,6 +550,24 @@ class Node:
                 if not waiters:
                     del self._waiters[tx_hash]
         return answers
+
+    @property
+    def certified_height(self) -> int:
+        """The latest height whose commit record is certified (a solo node: the head)."""
+        return self._head.height
+
+    def certified_commits(self, height: int) -> list[SignedCommit]:
+        """The signed commit records that certify ``height`` (a solo node: its own)."""
+        block = self.store.get_block(height)
+        return [] if block is None else [block.commit]
+
+    async def wait_for_final(
+        self, tx_hash: bytes, timeout_s: float
+    ) -> tuple[StoredTx | None, bool]:
+        """Wait until the transaction's block is final. A solo node is its own quorum, so
+        final means committed; the cluster peer overrides this."""
+        stored = await self.wait_for_commit(tx_hash, timeout_s)
+        return stored, stored is not None
 
     def subscribe(self, maxsize: int = 1024) -> asyncio.Queue[CommittedBlock]:
         queue: asyncio.Queue[CommittedBlock] = asyncio.Queue(maxsize=maxsize)

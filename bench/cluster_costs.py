@@ -1,0 +1,137 @@
+"""Per-transaction CPU of each step a consortium performs, measured in one process.
+
+Builds a development chain, signs N vehicle registrations, and times the steps every
+transaction goes through in the etcd mode: admission (at the entry peer, and again at the
+cutter), and at each peer: block decoding, signature checks, block validity, execution and
+commit (state tree, receipts root, SQLite). Multiply the per-peer part by the number of
+peers to see what a consortium costs per transaction on one machine.
+
+    .venv/bin/python bench/cluster_costs.py [--count 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+from amchain.consensus.etcd import decode_block, encode_block
+from amchain.ledger import (
+    make_block_header,
+    make_body,
+    sign_transaction,
+    verify_transaction_signatures,
+)
+from amchain.node import Keystore, Node, NodeConfig
+from amchain.node.peer import validate_ordered_block
+from amchain.runtime import admit_transaction, execute_block
+
+ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+
+
+def vin(i: int) -> str:
+    digits = []
+    for _ in range(8):
+        i, r = divmod(i, len(ALPHABET))
+        digits.append(ALPHABET[r])
+    return "WVWZZZ1KZ" + "".join(digits)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000)
+    count = parser.parse_args().count
+    node = Node.open(NodeConfig(data_dir=Path(tempfile.mkdtemp(prefix="amchain-costs-"))))
+    oem = Keystore(node.config.data_dir).get("oem").key
+    now = time.time_ns() // 1_000_000
+    txs = [
+        sign_transaction(
+            make_body(
+                chain_id=node.chain_id,
+                signers=[oem.public_key],
+                nonce=secrets.randbelow(2**53),
+                expires_at_ms=now + 3_600_000,
+                module="vehicles",
+                message="register_vehicle",
+                args={"vin": vin(i), "make": "VW", "model": "Golf", "model_year": 2024},
+            ),
+            [oem],
+        )
+        for i in range(count)
+    ]
+    wires = [tx.to_wire() for tx in txs]
+    state = node.store.state()
+    timings: dict[str, float] = {}
+
+    started = time.perf_counter()
+    for wire in wires:
+        admit_transaction(
+            wire,
+            registry=node.registry,
+            state=state,
+            chain_id=node.chain_id,
+            now_ms=now,
+            is_known=lambda _: False,
+        )
+    timings["admission (entry peer; again at the cutter)"] = time.perf_counter() - started
+
+    head = node.head
+    header = make_block_header(
+        chain_id=node.chain_id,
+        height=head.height + 1,
+        prev_hash=head.hash,
+        time_ms=max(now, head.time_ms),
+        txs=txs,
+        proposer=node.node_key.public_key,
+    )
+    data = encode_block(header, (tx.canonical for tx in txs))
+    steps = time.perf_counter()
+    block = decode_block(data)
+    timings["peer: decode the block (skipped for txs it admitted)"] = time.perf_counter() - steps
+    steps = time.perf_counter()
+    for tx in block.txs:
+        verify_transaction_signatures(tx)
+    timings["peer: check signatures (skipped for txs it admitted)"] = time.perf_counter() - steps
+    steps = time.perf_counter()
+    validate_ordered_block(
+        block,
+        chain_id=node.chain_id,
+        height=head.height,
+        head_hash=head.hash,
+        head_time_ms=head.time_ms,
+        is_committed=lambda h: node.store.has_tx(h, on_writer=True),
+    )
+    timings["peer: block validity"] = time.perf_counter() - steps
+    steps = time.perf_counter()
+    result = execute_block(node.registry, node.store.writer_state(), block.header, block.txs)
+    timings["peer: execute"] = time.perf_counter() - steps
+    steps = time.perf_counter()
+    node._commit(
+        block.header,
+        block.txs,
+        result.receipts,
+        result.write_set,
+        [(e.kind, e.value, e.tx_index) for e in result.index],
+    )
+    timings["peer: commit (state tree, receipts root, SQLite)"] = time.perf_counter() - steps
+
+    per_peer = 0.0
+    for name, seconds in timings.items():
+        ms = 1000 * seconds / count
+        if name.startswith("peer"):
+            per_peer += ms
+        print(f"{ms:7.3f} ms/tx  {name}")
+    admission = 1000 * timings["admission (entry peer; again at the cutter)"] / count
+    print(f"{per_peer:7.3f} ms/tx  per peer, all steps")
+    for peers in (3, 4):
+        total = 2 * admission + peers * per_peer
+        print(
+            f"{total:7.3f} ms/tx  consortium of {peers} peers (2 admissions + {peers} peers, "
+            f"no etcd, no HTTP): at most {2000 / total:.0f} tx/s on 2 idle cores"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,668 @@
+"""A consortium peer: the same node as the embedded mode, with etcd ordering.
+
+``ClusterNode`` is :class:`amchain.node.Node` with the ``etcd`` ordering adapter in place of
+``solo``: client transactions go through the same admission pipeline, blocks are executed
+by the same executor and committed by the same storage code. What differs is where blocks
+come from (etcd, in height order, or other peers below etcd's history) and what happens
+after a commit: the peer signs and publishes its commit record, and a height becomes final
+when a quorum of peers signed the same record.
+
+Configuration is a TOML file (``amchain node start --config FILE``)::
+
+    [node]
+    name = "peer1"                 # this peer, one of [[peers]]
+    org = "oem"                    # its organisation
+    data_dir = "peer1"             # relative paths are relative to this file
+    genesis = "../genesis.json"
+    node_key_file = "node_key.json"
+    host = "127.0.0.1"
+    port = 9101
+
+    [etcd]
+    endpoints = ["http://127.0.0.1:2379", "http://127.0.0.1:2381", "http://127.0.0.1:2383"]
+    lease_ttl_s = 3                # cutter election lease
+    keep_blocks = 200              # blocks kept in etcd below the final height
+    compact_every = 50
+
+    [blocks]
+    max_txs = 2000
+    max_bytes = 1048576            # well under etcd's 1.5 MiB request limit
+    max_wait_ms = 50
+
+    [cluster]
+    quorum = 0                     # 0: a majority of [[peers]]
+
+    [[peers]]
+    name = "peer1"
+    org = "oem"
+    url = "http://127.0.0.1:9101"
+    node_key = "<hex>"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+import sqlite3
+import time
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+
+from amchain.codec import convert, encode_canonical
+from amchain.consensus.etcd import (
+    EtcdOrderer,
+    EtcdOrderingConfig,
+    OrderedBlock,
+    encode_block,
+)
+from amchain.crypto import KeyPair
+from amchain.ledger import (
+    BlockCode,
+    BlockError,
+    SignedCommit,
+    Transaction,
+    TxError,
+    verify_transaction_signatures,
+)
+from amchain.modules import consortium
+from amchain.node.config import NodeConfig
+from amchain.node.node import CommittedBlock, Node, NodeUnavailable, SubmitOutcome
+from amchain.node.peer import (
+    CertificateStore,
+    Finality,
+    PeerInfo,
+    QuorumTracker,
+    fetch_blocks_from_peers,
+    majority,
+    validate_ordered_block,
+    verify_certificate,
+)
+from amchain.runtime import Genesis, default_registry, execute_block
+from amchain.storage import BlockStore, StoredTx
+
+log = logging.getLogger(__name__)
+
+HALT_FILE = "HALTED.json"
+
+
+class ClusterConfigError(ValueError):
+    """A peer configuration file that cannot be used (says which field and why)."""
+
+
+class OrderingUnavailable(NodeUnavailable):
+    """The ordering service cannot take transactions (etcd down or without quorum)."""
+
+    title = "Ordering service unavailable"
+    code = 2
+
+
+class PeerHalted(NodeUnavailable):
+    """This peer stopped (invalid block, or a state root different from the quorum's)."""
+
+    title = "Peer halted"
+    code = 3
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ClusterConfig:
+    name: str
+    org: str
+    data_dir: Path
+    genesis_path: Path
+    node_key_path: Path
+    host: str
+    port: int
+    etcd_endpoints: list[str]
+    peers: list[PeerInfo]
+    quorum: int
+    lease_ttl_s: int = 3
+    keep_blocks: int = 200
+    compact_every: int = 50
+    max_block_txs: int = 2000
+    max_block_bytes: int = 1024 * 1024
+    max_block_wait_ms: int = 50
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def me(self) -> PeerInfo:
+        return next(p for p in self.peers if p.name == self.name)
+
+    @property
+    def url(self) -> str:
+        return self.me.url
+
+    def node_config(self) -> NodeConfig:
+        return NodeConfig(
+            data_dir=self.data_dir,
+            host=self.host,
+            port=self.port,
+            max_block_txs=self.max_block_txs,
+            max_block_bytes=self.max_block_bytes,
+            max_block_wait_ms=self.max_block_wait_ms,
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> ClusterConfig:
+        """Read a peer's TOML configuration.
+
+        Raises:
+            ClusterConfigError: a missing or malformed field, or a peer list without this
+                peer.
+        """
+        try:
+            raw = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ClusterConfigError(f"cannot read {path}: {exc}") from None
+        base = path.resolve().parent
+
+        def need(table: str, key: str, kind: type) -> Any:
+            value = raw.get(table, {}).get(key)
+            if not isinstance(value, kind):
+                raise ClusterConfigError(
+                    f"{path}: [{table}] {key} must be a {kind.__name__} (got {value!r})"
+                )
+            return value
+
+        def where(value: str) -> Path:
+            candidate = Path(value).expanduser()
+            return candidate if candidate.is_absolute() else base / candidate
+
+        peers = []
+        for i, entry in enumerate(raw.get("peers", [])):
+            try:
+                peers.append(
+                    PeerInfo(
+                        name=str(entry["name"]),
+                        org=str(entry.get("org", "")),
+                        url=str(entry["url"]).rstrip("/"),
+                        node_key=str(entry["node_key"]).lower(),
+                    )
+                )
+            except KeyError as exc:
+                raise ClusterConfigError(f"{path}: [[peers]] #{i + 1} has no {exc}") from None
+        name = need("node", "name", str)
+        if name not in {p.name for p in peers}:
+            raise ClusterConfigError(f"{path}: [[peers]] does not list this peer ({name!r})")
+        quorum = int(raw.get("cluster", {}).get("quorum", 0)) or majority(len(peers))
+        endpoints = need("etcd", "endpoints", list)
+        etcd = raw.get("etcd", {})
+        blocks = raw.get("blocks", {})
+        return cls(
+            name=name,
+            org=need("node", "org", str),
+            data_dir=where(need("node", "data_dir", str)),
+            genesis_path=where(need("node", "genesis", str)),
+            node_key_path=where(need("node", "node_key_file", str)),
+            host=str(raw["node"].get("host", "127.0.0.1")),
+            port=need("node", "port", int),
+            etcd_endpoints=[str(e) for e in endpoints],
+            peers=peers,
+            quorum=quorum,
+            lease_ttl_s=int(etcd.get("lease_ttl_s", 3)),
+            keep_blocks=int(etcd.get("keep_blocks", 200)),
+            compact_every=int(etcd.get("compact_every", 50)),
+            max_block_txs=int(blocks.get("max_txs", 2000)),
+            max_block_bytes=int(blocks.get("max_bytes", 1024 * 1024)),
+            max_block_wait_ms=int(blocks.get("max_wait_ms", 50)),
+        )
+
+
+class ClusterNode(Node):
+    """A consortium peer. Create with :meth:`open_cluster`."""
+
+    ordering = "etcd"
+
+    def __init__(self, *, cluster: ClusterConfig, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cluster = cluster
+        self.tracker = QuorumTracker(cluster.peers, cluster.quorum, self.chain_id)
+        self.certificates = CertificateStore(cluster.data_dir / "certificates.db")
+        # Genesis is every peer's by construction; later heights are final with a quorum.
+        self.tracker.skip_to(max(0, min(self.certificates.top(), self._head.height)))
+        self._own: dict[int, SignedCommit] = {}
+        self._final_records: dict[int, Finality] = {}
+        self._final_waiters: dict[int, list[asyncio.Future[None]]] = {}
+        self._to_persist: list[Finality] = []
+        self._halted: str | None = None
+        self.blocks_fetched = 0
+        self.tx_count = _count_txs(self.config.db_path)
+        self._verify_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify")
+        self._http: httpx.AsyncClient | None = None
+        self._etcd_orderer: EtcdOrderer | None = None
+        self._background: list[asyncio.Task[Any]] = []
+        halt_file = cluster.data_dir / HALT_FILE
+        if halt_file.exists():
+            reason = json.loads(halt_file.read_text()).get("reason", "unknown")
+            self._halted = f"{reason} (halted earlier; remove {halt_file} after repairing)"
+
+    # -- opening ---------------------------------------------------------------------------
+    @classmethod
+    def open_cluster(cls, cluster: ClusterConfig) -> ClusterNode:
+        """Open (creating if new) this peer's database from the shared genesis.
+
+        Raises:
+            ClusterConfigError: no genesis, a key that is not this peer's, or peers whose
+                node keys are not registered consortium keys in the genesis.
+            amchain.storage.StorageError: the database belongs to another chain.
+        """
+        config = cluster.node_config()
+        if not cluster.genesis_path.exists():
+            raise ClusterConfigError(f"no genesis at {cluster.genesis_path}")
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        if cluster.genesis_path.resolve() != config.genesis_path.resolve():
+            if config.genesis_path.exists():
+                if config.genesis_path.read_bytes() != cluster.genesis_path.read_bytes():
+                    raise ClusterConfigError(
+                        f"{config.genesis_path} differs from {cluster.genesis_path}"
+                    )
+            else:
+                shutil.copyfile(cluster.genesis_path, config.genesis_path)
+        genesis = convert(json.loads(config.genesis_path.read_text()), Genesis, what="genesis")
+        key = KeyPair.from_seed(
+            bytes.fromhex(json.loads(cluster.node_key_path.read_text())["seed"])
+        )
+        if key.public_key.hex() != cluster.me.node_key:
+            raise ClusterConfigError(
+                f"{cluster.node_key_path} holds key {key.public_key.hex()[:16]}…, but "
+                f"[[peers]] lists {cluster.me.node_key[:16]}… for {cluster.name}"
+            )
+        store = BlockStore.open(config.db_path)
+        node = cls(
+            cluster=cluster,
+            config=config,
+            store=store,
+            registry=default_registry(),
+            genesis=genesis,
+            node_key=key,
+        )
+        node._ensure_genesis_block()
+        state = store.state()
+        for peer in cluster.peers:
+            record = consortium.get_key(state, bytes.fromhex(peer.node_key))
+            if record is None or record.status != "active":
+                raise ClusterConfigError(
+                    f"peer {peer.name}'s node key {peer.node_key[:16]}… is not an active "
+                    "consortium key in the genesis"
+                )
+        return node
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        cluster = self.cluster
+        self._http = httpx.AsyncClient(timeout=10)
+        self._etcd_orderer = EtcdOrderer(
+            EtcdOrderingConfig(
+                endpoints=cluster.etcd_endpoints,
+                name=cluster.name,
+                url=cluster.url,
+                node_key_hex=self.node_key.public_key.hex(),
+                max_block_txs=cluster.max_block_txs,
+                max_block_bytes=cluster.max_block_bytes,
+                max_block_wait_ms=cluster.max_block_wait_ms,
+                max_pending=self.config.max_mempool_txs,
+                lease_ttl_s=cluster.lease_ttl_s,
+                keep_blocks=cluster.keep_blocks,
+                compact_every=cluster.compact_every,
+            ),
+            chain_id=self.chain_id,
+            hooks=self,
+        )
+        self._orderer = self._etcd_orderer
+        if self._head.height > 0 and self._halted is None:
+            # Publish the head's record again: a crash may have come between commit and
+            # publication, and the quorum may need this peer's signature.
+            head = self.store.get_block(self._head.height)
+            if head is not None:
+                self._own[self._head.height] = head.commit
+                self._etcd_orderer.publish(head.commit)
+        self._task = asyncio.create_task(self._etcd_orderer.run(), name="etcd-orderer")
+        self._background.append(asyncio.create_task(self._persist_loop(), name="certificates"))
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        if self._etcd_orderer is not None:
+            self._etcd_orderer.stop()
+            await self._etcd_orderer.aclose()
+        if self._http is not None:
+            await self._http.aclose()
+        self._flush_certificates()
+        self._writer.shutdown(wait=True)
+        self._admission_pool.shutdown(wait=True)
+        self._verify_pool.shutdown(wait=True)
+        self.certificates.close()
+        self.store.close()
+
+    # -- writes ----------------------------------------------------------------------------
+    async def submit(self, values: list[Any]) -> list[SubmitOutcome]:
+        """Admit and queue transactions, or refuse at once if this peer cannot order them.
+
+        Raises:
+            PeerHalted: this peer stopped (the reason says why).
+            OrderingUnavailable: etcd has no quorum or cannot be reached.
+            NodeUnavailable: the mempool is full.
+        """
+        if self._halted is not None:
+            raise PeerHalted(self._halted)
+        if self._etcd_orderer is None:
+            raise NodeUnavailable("the peer is starting")
+        reason = self._etcd_orderer.unavailable_reason()
+        if reason is not None:
+            raise OrderingUnavailable(reason)
+        return await super().submit(values)
+
+    # -- PeerHooks (called by the etcd orderer) --------------------------------------------
+    def applied(self) -> tuple[int, str, int]:
+        head = self._head
+        return head.height, head.hash, head.time_ms
+
+    def is_committed(self, tx_hash: bytes) -> bool:
+        return self.store.has_tx(tx_hash)
+
+    def halted(self) -> str | None:
+        return self._halted
+
+    def halt(self, reason: str) -> None:
+        if self._halted is not None:
+            return
+        self._halted = reason
+        log.critical("peer %s halts: %s", self.cluster.name, reason)
+        path = self.cluster.data_dir / HALT_FILE
+        with contextlib.suppress(OSError):
+            path.write_text(json.dumps({"reason": reason, "time_ms": time.time_ns() // 10**6}))
+        if self._etcd_orderer is not None:
+            self._background.append(asyncio.ensure_future(self._etcd_orderer.resign()))
+        for waiters in self._final_waiters.values():
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def dropped(self, tx_hash: bytes, error: TxError) -> None:
+        self._dropped[tx_hash] = error
+
+    def final_height(self) -> int:
+        return self.tracker.final_height
+
+    async def fetch(self, height: int, count: int) -> list[tuple[OrderedBlock, list[SignedCommit]]]:
+        assert self._http is not None
+        others = [p for p in self.cluster.peers if p.name != self.cluster.name]
+        blocks = await fetch_blocks_from_peers(self._http, others, height, count, self.tracker)
+        self.blocks_fetched += len(blocks)
+        return blocks
+
+    async def apply(self, block: OrderedBlock, certificate: list[SignedCommit] | None) -> None:
+        """Validate, execute and commit the next block; publish the signed commit record."""
+        if self._halted is not None or block.height <= self._head.height:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            if certificate is not None:
+                verify_certificate(block, certificate, self.tracker)
+            await self._verify_signatures(block)
+            committed, commit = await loop.run_in_executor(
+                self._writer, self._apply_on_writer, block
+            )
+        except BlockError as error:
+            self.halt(
+                f"block {block.height} is invalid ({error.codespace}/{error.code}): {error.message}"
+            )
+            return
+        except Exception as exc:
+            # Storage or a bug: retrying the same block would fail the same way.
+            log.exception("applying block %d failed", block.height)
+            self.halt(f"block {block.height} could not be applied: {type(exc).__name__}: {exc}")
+            return
+        self._own[commit.record.height] = commit
+        self.tx_count += len(block.txs)
+        assert self._etcd_orderer is not None
+        self._etcd_orderer.block_applied(block)
+        self._etcd_orderer.publish(commit)
+        self._announce(committed, block.txs)
+        if certificate is not None:
+            self._finalize(Finality(block.height, certificate[0].record, certificate))
+        else:
+            final = self._final_records.get(block.height)
+            if final is not None:
+                self._compare(final)
+
+    async def _verify_signatures(self, block: OrderedBlock) -> None:
+        todo = [tx for tx in block.txs if tx.hash not in block.verified]
+        if not todo:
+            return
+        loop = asyncio.get_running_loop()
+        chunks = [todo[i::2] for i in range(2)]
+
+        def verify(txs: list[Transaction]) -> None:
+            for tx in txs:
+                try:
+                    verify_transaction_signatures(tx)
+                except TxError as error:
+                    raise BlockError(
+                        BlockCode.INVALID_TRANSACTION,
+                        f"transaction {tx.hash_hex} has an invalid signature: {error.message}",
+                    ) from None
+
+        await asyncio.gather(*(loop.run_in_executor(self._verify_pool, verify, c) for c in chunks))
+
+    def _apply_on_writer(self, block: OrderedBlock) -> tuple[CommittedBlock, SignedCommit]:
+        head = self._head
+        validate_ordered_block(
+            block,
+            chain_id=self.chain_id,
+            height=head.height,
+            head_hash=head.hash,
+            head_time_ms=head.time_ms,
+            is_committed=lambda h: self.store.has_tx(h, on_writer=True),
+        )
+        writer = self.store.writer_state()
+        result = execute_block(self.registry, writer, block.header, block.txs)
+        committed = self._commit(
+            block.header,
+            block.txs,
+            result.receipts,
+            result.write_set,
+            [(e.kind, e.value, e.tx_index) for e in result.index],
+        )
+        assert self.last_commit is not None
+        return committed, self.last_commit
+
+    def _announce(self, block: CommittedBlock, txs: list[Transaction]) -> None:
+        for tx in txs:
+            for fut in self._waiters.pop(tx.hash, []):
+                if not fut.done():
+                    fut.set_result(None)
+        for queue in list(self._subscribers):
+            try:
+                queue.put_nowait(block)
+            except asyncio.QueueFull:
+                self._subscribers.discard(queue)
+
+    # -- finality --------------------------------------------------------------------------
+    def on_commit_record(self, commit: SignedCommit) -> None:
+        if self._halted is not None:
+            return
+        finality = self.tracker.add(commit)
+        if finality is not None:
+            self._finalize(finality)
+
+    def _finalize(self, finality: Finality) -> None:
+        self.tracker.skip_to(finality.height)
+        self._final_records[finality.height] = finality
+        self._to_persist.append(finality)
+        if finality.height in self._own:
+            self._compare(finality)
+        for height in [h for h in self._final_waiters if h <= finality.height]:
+            for fut in self._final_waiters.pop(height):
+                if not fut.done():
+                    fut.set_result(None)
+        for height in [h for h in self._own if h < finality.height - 64]:
+            del self._own[height]
+        floor = min(finality.height, self._head.height) - 64
+        for height in [h for h in self._final_records if h < floor]:
+            del self._final_records[height]
+
+    def _compare(self, finality: Finality) -> None:
+        own = self._own.get(finality.height)
+        if own is None or own.record == finality.record:
+            return
+        self.halt(
+            f"state diverged at height {finality.height}: this peer computed state root "
+            f"{own.record.state_root} (receipts {own.record.receipts_root[:16]}…, block "
+            f"{own.record.block_hash[:16]}…), but a quorum of {len(finality.commits)} peers "
+            f"({self.tracker.names(finality.commits)}) signed state root "
+            f"{finality.record.state_root} (block {finality.record.block_hash[:16]}…); "
+            "this peer stops serving instead of serving a forked state"
+        )
+
+    def is_final(self, height: int) -> bool:
+        return height <= self.tracker.final_height and self._halted is None
+
+    async def wait_final_height(self, height: int, timeout_s: float) -> bool:
+        if self.is_final(height):
+            return True
+        if self._halted is not None:
+            return False
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._final_waiters.setdefault(height, []).append(fut)
+        try:
+            await asyncio.wait_for(fut, timeout_s)
+        except TimeoutError:
+            return False
+        return self.is_final(height)
+
+    async def wait_for_commit(self, tx_hash: bytes, timeout_s: float) -> StoredTx | None:
+        """Wait until the transaction is committed here, even if another peer admitted it
+        (it arrives in a block); None after ``timeout_s``."""
+        stored = self.store.get_tx(tx_hash)
+        if stored is not None or timeout_s <= 0:
+            return stored
+        fut: asyncio.Future[StoredTx | None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(tx_hash, []).append(fut)
+        try:
+            await asyncio.wait_for(fut, timeout_s)
+        except TimeoutError:
+            return None
+        finally:
+            waiters = self._waiters.get(tx_hash)
+            if waiters is not None:
+                if fut in waiters:
+                    waiters.remove(fut)
+                if not waiters:
+                    del self._waiters[tx_hash]
+        return self.store.get_tx(tx_hash)
+
+    async def wait_for_commits(
+        self, tx_hashes: list[bytes], timeout_s: float
+    ) -> list[StoredTx | None]:
+        """Wait for each transaction as :meth:`wait_for_commit` does (a peer's orderer does
+        not know transactions other peers admitted)."""
+        return list(
+            await asyncio.gather(*(self.wait_for_commit(h, timeout_s) for h in tx_hashes))
+        )
+
+    async def wait_for_final(
+        self, tx_hash: bytes, timeout_s: float
+    ) -> tuple[StoredTx | None, bool]:
+        deadline = time.monotonic() + timeout_s
+        stored = await self.wait_for_commit(tx_hash, timeout_s)
+        if stored is None:
+            return None, False
+        final = await self.wait_final_height(stored.height, max(0.0, deadline - time.monotonic()))
+        return stored, final
+
+    async def _persist_loop(self) -> None:
+        while True:
+            await asyncio.sleep(0.2)
+            if self._to_persist:
+                items, self._to_persist = self._to_persist, []
+                await asyncio.get_running_loop().run_in_executor(
+                    self._verify_pool, self.certificates.put_many, items
+                )
+
+    def _flush_certificates(self) -> None:
+        if self._to_persist:
+            items, self._to_persist = self._to_persist, []
+            with contextlib.suppress(Exception):
+                self.certificates.put_many(items)
+
+    # -- certificates for proofs --------------------------------------------------------------
+    @property
+    def certified_height(self) -> int:
+        """Proofs default to the latest final height: its certificate has a quorum."""
+        return max(0, min(self._head.height, self.tracker.final_height))
+
+    def certified_commits(self, height: int) -> list[SignedCommit]:
+        """The quorum's signed commit records for a final height; this peer's own record
+        (one signature, which a light client refuses) for a height not final yet."""
+        raw = self.certificates.get_raw(height)
+        if raw is not None:
+            return msgspec.json.decode(raw, type=list[SignedCommit])
+        finality = self._final_records.get(height)
+        if finality is not None:
+            return list(finality.commits)
+        return super().certified_commits(height)
+
+    # -- serving other peers ---------------------------------------------------------------
+    def export_blocks(self, from_height: int, count: int) -> bytes:
+        """Final blocks from ``from_height`` with their certificates, for a lagging peer."""
+        parts: list[bytes] = []
+        top = min(self._head.height, self.tracker.final_height)
+        for height in range(from_height, min(from_height + count, top + 1)):
+            header = self.store.get_header(height)
+            certificate = self.certificates.get_raw(height)
+            if certificate is None:
+                finality = self._final_records.get(height)
+                if finality is None:
+                    break
+                certificate = encode_canonical(finality.commits)
+            if header is None:
+                break
+            block = encode_block(header, (t.tx for t in self.store.block_txs(height)))
+            parts.append(b'{"block":' + block + b',"certificate":' + certificate + b"}")
+        return b'{"blocks":[' + b",".join(parts) + b"]}"
+
+    def cluster_status(self) -> dict[str, Any]:
+        orderer = self._etcd_orderer
+        head = self._head
+        latest = max(orderer.latest_seen if orderer else -1, head.height)
+        return {
+            "name": self.cluster.name,
+            "org": self.cluster.org,
+            "url": self.cluster.url,
+            "node_key": self.node_key.public_key.hex(),
+            "height": head.height,
+            "latest_block_hash": head.hash,
+            "state_root": head.state_root.hex(),
+            "final_height": self.tracker.final_height,
+            "latest_ordered_height": latest,
+            "lag": latest - head.height,
+            "role": "cutter" if orderer is not None and orderer.is_cutter else "peer",
+            "cutter": orderer.cutter.name if orderer is not None else "",
+            "pending_txs": self.pending_count(),
+            "quorum": self.tracker.quorum,
+            "peers": [p.name for p in self.cluster.peers],
+            "etcd_ok": orderer.etcd_ok if orderer is not None else False,
+            "etcd_error": orderer.etcd_error if orderer is not None else "",
+            "halted": self._halted is not None,
+            "halt_reason": self._halted,
+            "blocks_cut": orderer.blocks_cut if orderer is not None else 0,
+            "blocks_fetched": self.blocks_fetched,
+            "duplicate_block_events_ignored": orderer.duplicates_ignored if orderer else 0,
+            "tx_count": self.tx_count,
+        }
+
+
+def _count_txs(db_path: Path) -> int:
+    """Transactions committed in the database (for status; blocks record their counts)."""
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        row = conn.execute("SELECT COALESCE(SUM(tx_count), 0) FROM blocks").fetchone()
+    return int(row[0])
