@@ -7,11 +7,15 @@ its own) and by the crash test (which SIGKILLs it).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +28,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A new directory under the system's temp dir, removed (with the chain in it) afterwards."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 class NodeStartError(RuntimeError):
@@ -107,12 +121,18 @@ class NodeProcess:
             return ""
         return self.process.stderr.read().decode(errors="replace")
 
-    def kill(self) -> None:
-        """SIGKILL the node (as a crash would) and reap it."""
-        if self.process is not None and self.process.poll() is None:
+    def kill(self, children_timeout_s: float = 10.0) -> None:
+        """SIGKILL the node (as a crash would), reap it, and wait until its worker processes
+        (which die with it) are gone too, so nothing of it still holds the database open."""
+        if self.process is None:
+            return
+        children = child_pids(self.process.pid) if self.process.poll() is None else []
+        if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
-        if self.process is not None:
-            self.process.wait()
+        self.process.wait()
+        deadline = time.monotonic() + children_timeout_s
+        while any(_running(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def stop(self, timeout_s: float = 20.0) -> None:
         """Ask the node to stop (SIGTERM); SIGKILL it if it has not stopped in time."""
@@ -192,3 +212,12 @@ def child_pids(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             children.append(int(entry.name))
     return children
+
+
+def _running(pid: int) -> bool:
+    """True while process ``pid`` exists and has not exited (a zombie has exited)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

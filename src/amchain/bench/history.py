@@ -9,7 +9,6 @@ the signed state root, and every entry's hash and link up to the record's head a
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from amchain.bench._lifecycle import make_vin
-from amchain.bench._process import NodeProcess
+from amchain.bench._process import NodeProcess, scratch_dir
 from amchain.bench._report import Report, percentile
 from amchain.bench.ingest import EXPIRES_IN_MS, actors_of
 from amchain.sdk import Client, build_tx
@@ -66,8 +65,13 @@ def _fill(client: Client, actors, vin: str, events: int) -> None:  # type: ignor
 
 
 def run_history(options: HistoryOptions) -> Report:
+    """Run the workload in a scratch directory, removed afterwards."""
+    with scratch_dir("amchain-bench-history-") as directory:
+        return _run_history(options, directory)
+
+
+def _run_history(options: HistoryOptions, directory: Path) -> Report:
     report = Report("history", params={"sizes": list(options.sizes), "repeats": options.repeats})
-    directory = Path(tempfile.mkdtemp(prefix="amchain-bench-history-"))
     rows = []
     with NodeProcess(directory) as node, Client(node.url, timeout=120) as client:
         status = client.status()

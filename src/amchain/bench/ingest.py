@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from amchain.bench._lifecycle import (
     lifecycle_txs,
     person_key,
 )
-from amchain.bench._process import NodeProcess
+from amchain.bench._process import NodeProcess, scratch_dir
 from amchain.bench._profile import start_recording, summarise
 from amchain.bench._report import Report, percentile
 from amchain.bench.verify_limit import SIGNATURES_PER_TX, measure_signature_limit
@@ -162,7 +161,14 @@ def collect(out: Any, procs: list[Any]) -> list[dict[str, Any]]:
 
 
 def run_ingest(options: IngestOptions, *, data_dir: Path | None = None) -> Report:
-    """Run the ingest workload and return its report."""
+    """Run the ingest workload (in ``data_dir``, or a scratch directory removed afterwards)."""
+    if data_dir is not None:
+        return _run_ingest(options, data_dir)
+    with scratch_dir("amchain-bench-ingest-") as directory:
+        return _run_ingest(options, directory)
+
+
+def _run_ingest(options: IngestOptions, directory: Path) -> Report:
     report = Report(
         "ingest",
         params={
@@ -174,7 +180,6 @@ def run_ingest(options: IngestOptions, *, data_dir: Path | None = None) -> Repor
             "node": "amchain up (solo ordering, SQLite WAL synchronous=FULL), own process",
         },
     )
-    directory = data_dir or Path(tempfile.mkdtemp(prefix="amchain-bench-ingest-"))
     signature_limit = measure_signature_limit(2.0)
     total = int(options.rate_hint * options.duration_s * 1.1) + options.batch * options.clients
     vehicles_per_client = max(1, total // options.clients // len(TX_KINDS))

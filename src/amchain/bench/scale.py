@@ -13,7 +13,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue
 import random
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 import httpx
 
 from amchain.bench._lifecycle import TX_KINDS, Actors, lifecycle_txs, make_vin, person_key
-from amchain.bench._process import NodeProcess
+from amchain.bench._process import NodeProcess, scratch_dir
 from amchain.bench._report import Report, percentile
 from amchain.bench.ingest import EXPIRES_IN_MS, actors_of, check_alive, create_persons
 from amchain.sdk import Client
@@ -92,6 +91,12 @@ def _latency(url: str, vins: list[str]) -> tuple[list[float], list[float]]:
 
 
 def run_scale(options: ScaleOptions) -> Report:
+    """Run the workload in a scratch directory, removed afterwards."""
+    with scratch_dir("amchain-bench-scale-") as directory:
+        return _run_scale(options, directory)
+
+
+def _run_scale(options: ScaleOptions, directory: Path) -> Report:
     report = Report(
         "scale",
         params={
@@ -102,7 +107,6 @@ def run_scale(options: ScaleOptions) -> Report:
             "signing": "just in time in the client processes (shares the cores with the node)",
         },
     )
-    directory = Path(tempfile.mkdtemp(prefix="amchain-bench-scale-"))
     ctx = mp.get_context("spawn")
     rng = random.Random(7)
     rows: list[dict[str, Any]] = []

@@ -11,12 +11,12 @@ goes and bound what one core can do.
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from amchain.bench._lifecycle import Actors, create_person_txs, lifecycle_txs, person_key
+from amchain.bench._process import scratch_dir
 from amchain.bench._report import Report
 from amchain.codec import decode_json
 from amchain.ledger import Transaction, make_block_header, verify_transaction_signatures
@@ -78,8 +78,13 @@ def _produce(node: Node, txs: list[Transaction]) -> tuple[float, float]:
 
 
 def run_stages(options: StagesOptions) -> Report:
+    """Run the workload in a scratch directory, removed afterwards."""
+    with scratch_dir("amchain-bench-stages-") as directory:
+        return _run_stages(options, directory)
+
+
+def _run_stages(options: StagesOptions, data_dir: Path) -> Report:
     report = Report("stages", params={"vehicles": options.vehicles, "block": options.block})
-    data_dir = Path(tempfile.mkdtemp(prefix="amchain-bench-stages-"))
     node = Node.open(NodeConfig(data_dir=data_dir))
     try:
         actors = _actors(node, data_dir)

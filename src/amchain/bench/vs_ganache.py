@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from typing import Any
 import httpx
 
 from amchain.bench._lifecycle import Actors, lifecycle_txs, person_key
-from amchain.bench._process import NodeProcess, free_port
+from amchain.bench._process import NodeProcess, free_port, scratch_dir
 from amchain.bench._report import Report
 from amchain.bench.ingest import EXPIRES_IN_MS, actors_of, create_persons
 from amchain.sdk import Client
@@ -211,7 +210,11 @@ def run_ganache_side(options: VsGanacheOptions, report: Report) -> float | None:
 
 def run_amchain_side(options: VsGanacheOptions, report: Report) -> float:
     """Register vehicles (not timed), then send ``count`` ownership transfers (timed)."""
-    directory = Path(tempfile.mkdtemp(prefix="amchain-bench-vs-ganache-"))
+    with scratch_dir("amchain-bench-vs-ganache-") as directory:
+        return _run_amchain_side(options, report, directory)
+
+
+def _run_amchain_side(options: VsGanacheOptions, report: Report, directory: Path) -> float:
     with NodeProcess(directory) as node, Client(node.url, timeout=120) as client:
         chain_id = client.chain_id()
         actors: Actors = actors_of(directory, chain_id)

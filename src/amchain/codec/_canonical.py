@@ -51,6 +51,12 @@ class _FastPathValue(msgspec.Struct):
     value: _json_tree(_FAST_PATH_DEPTH)  # type: ignore[valid-type]
 
 
+# msgspec compiles a type on first use; compiling this one walks 2^depth typing objects in
+# Python, so two threads doing it at once race inside msgspec (seen as a segfault). Compile
+# it here, while the module is imported, once.
+msgspec.convert({"value": None}, _FastPathValue, strict=True)
+
+
 def _fits_fast_path(value: Any) -> bool:
     """True if ``value`` holds only dicts with string keys, lists, strings, booleans, null
     and safe integers, at most ``_FAST_PATH_DEPTH`` levels deep (no float, no big integer,

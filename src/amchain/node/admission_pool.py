@@ -13,7 +13,10 @@ the mempool and queues it in request order.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -33,6 +36,7 @@ Admitted = tuple[int, bytes | None, bytes | Refusal]
 
 _WORKER: dict[str, Any] = {}
 WORKER_CACHE_ENTRIES = 20_000
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def parse_submission(raw: bytes, *, max_bytes: int, max_depth: int) -> tuple[list[Any], bool]:
@@ -55,6 +59,23 @@ def parse_submission(raw: bytes, *, max_bytes: int, max_depth: int) -> tuple[lis
     return [value], False
 
 
+def _die_with_parent() -> None:
+    """On Linux, ask the kernel to SIGKILL this worker the moment the node dies.
+
+    A worker that outlives a killed node keeps the database's shared memory open, so the
+    next process to open the file trusts it instead of recovering the WAL (and a committed
+    but unannounced last block shows up only later). The watcher thread below is the
+    portable fallback.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+
+
 def _exit_with_parent(parent: int) -> None:
     """Leave as soon as the node process is gone (a ``kill -9`` does not tell its workers)."""
     while os.getppid() == parent:
@@ -62,12 +83,21 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def init_worker(db_path: str, chain_id: str) -> None:
-    """Process initializer: the registry and a read connection to the node's database."""
+def init_worker(db_path: str, chain_id: str, node_pid: int | None = None) -> None:
+    """Process initializer: the registry and a read connection to the node's database.
+
+    ``node_pid`` is the node's pid as the node saw it: a node killed while this worker was
+    still starting has already been replaced as parent (``getppid()`` no longer names it),
+    and the worker must leave at once rather than watch its new parent for ever.
+    """
     from amchain.storage import BlockStore
 
+    parent = os.getppid() if node_pid is None else node_pid
+    _die_with_parent()
+    if os.getppid() != parent:
+        os._exit(0)
     threading.Thread(
-        target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True
+        target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True
     ).start()
     store = BlockStore(Path(db_path))
     _WORKER.update(

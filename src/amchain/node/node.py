@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -156,7 +157,7 @@ class Node:
             create_dev_chain(config)
         genesis = convert(json.loads(config.genesis_path.read_text()), Genesis, what="genesis.json")
         registry = registry or default_registry()
-        store = BlockStore.open(config.db_path)
+        store = BlockStore.open(config.db_path, background_checkpoints=True)
         node = cls(
             config=config,
             store=store,
@@ -345,7 +346,7 @@ class Node:
             max_workers=count,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=init_worker,
-            initargs=(str(self.config.db_path), self.chain_id),
+            initargs=(str(self.config.db_path), self.chain_id, os.getpid()),
         )
         loop = asyncio.get_running_loop()
         await asyncio.gather(

@@ -35,6 +35,7 @@ SCHEMA_VERSION = 2
 _MAX_SQL_VARIABLES = 900
 WRITER_TREE_CACHE_NODES = 300_000
 WRITER_CACHE_KIB = 64 * 1024
+WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is cut back to after a checkpoint
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -183,12 +184,59 @@ class _TreeNodes:
             self._cache.update(nodes)
 
 
-class BlockStore:
-    """The node's database. Create with :meth:`open`; close with :meth:`close`."""
+class _Checkpointer:
+    """Copies the WAL back into the database file from its own connection and thread.
+
+    SQLite's automatic checkpoint runs inside the COMMIT of the transaction that crosses
+    the threshold, so the block producer would wait for it (copying pages, an fsync of the
+    database file) before it can start the next block. Here the producer only wakes this
+    thread after each commit. ``PASSIVE`` never blocks the writer or readers; durability is
+    the WAL's, fsynced at every commit (``synchronous=FULL``), whether or not the copy ran.
+    """
 
     def __init__(self, path: Path) -> None:
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(
+            target=self._run, args=(path,), name="wal-checkpoint", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        conn = _connect(path)
+        try:
+            while not self._stopping:
+                self._wake.wait(1.0)
+                self._wake.clear()
+                if not self._stopping:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join()
+
+
+class BlockStore:
+    """The node's database. Create with :meth:`open`; close with :meth:`close`.
+
+    ``background_checkpoints``: copy the WAL into the database file on a thread of its own
+    instead of inside the commit that crosses SQLite's threshold (the node's store).
+    """
+
+    def __init__(self, path: Path, *, background_checkpoints: bool = False) -> None:
         self.path = path
         self._writer = _connect(path)
+        self._checkpointer: _Checkpointer | None = None
+        if background_checkpoints:
+            self._writer.execute("PRAGMA wal_autocheckpoint=0")
+            self._writer.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+            self._checkpointer = _Checkpointer(path)
         # The block producer's page cache: 64 MiB instead of SQLite's 2 MiB, so index and
         # table pages touched by every block stay in memory as the chain grows.
         self._writer.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
@@ -211,12 +259,14 @@ class BlockStore:
             )
 
     @classmethod
-    def open(cls, path: Path) -> BlockStore:
+    def open(cls, path: Path, *, background_checkpoints: bool = False) -> BlockStore:
         """Open (creating if needed) the database at ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(path)
+        return cls(path, background_checkpoints=background_checkpoints)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._readers_lock:
             for conn in self._readers:
                 conn.close()
@@ -466,6 +516,8 @@ class BlockStore:
                         (key, value),
                     )
                 conn.execute("COMMIT")
+                if self._checkpointer is not None:
+                    self._checkpointer.poke()
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
