@@ -534,7 +534,8 @@ class Node:
         for i, tx_hash in enumerate(tx_hashes):
             if self._orderer is None or not self._orderer.knows(tx_hash):
                 answers[i] = self.store.get_tx(tx_hash)
-                continue
+                if answers[i] is not None or timeout_s <= 0 or not self._commit_may_arrive():
+                    continue
             fut: asyncio.Future[StoredTx | None] = loop.create_future()
             self._waiters.setdefault(tx_hash, []).append(fut)
             futures.append((i, tx_hash, fut))
@@ -542,7 +543,9 @@ class Node:
             await asyncio.wait([f for _, _, f in futures], timeout=timeout_s)
         for i, tx_hash, fut in futures:
             if fut.done():
-                answers[i] = fut.result()
+                # A waker that knows the receipt hands it over; one that does not (a peer
+                # applying another peer's block) leaves it to be read.
+                answers[i] = fut.result() or self.store.get_tx(tx_hash)
                 continue
             fut.cancel()
             waiters = self._waiters.get(tx_hash)
@@ -551,6 +554,12 @@ class Node:
                 if not waiters:
                     del self._waiters[tx_hash]
         return answers
+
+    def _commit_may_arrive(self) -> bool:
+        """Whether a transaction this node's orderer does not hold may still be committed
+        here. A solo node orders everything itself, so no; a consortium peer, yes (another
+        peer may have admitted it)."""
+        return False
 
     @property
     def certified_height(self) -> int:

@@ -29,7 +29,6 @@ from typing import Any
 import msgspec
 
 from amchain.codec import DecodeError, convert, decode_json, encode_canonical
-from amchain.crypto import sha256
 from amchain.ledger import (
     CommitCertificate,
     CommitRecord,
@@ -463,8 +462,3 @@ def _parse(bundle: dict[str, Any] | bytes | str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ProofError(ProofCode.MALFORMED, "a proof bundle is a JSON object")
     return data
-
-
-def hash_bundle(bundle: dict[str, Any]) -> str:
-    """Return a short fingerprint of a bundle (SHA-256 of its canonical JSON)."""
-    return sha256(encode_canonical(bundle)).hex()
