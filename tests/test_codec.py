@@ -19,6 +19,7 @@ from amchain.codec import (
     convert,
     decode_json,
     encode_canonical,
+    encode_canonical_many,
 )
 
 
@@ -146,6 +147,17 @@ def test_canonical_encoding_gives_the_reference_implementations_bytes(value: obj
             encode_canonical(value)
         return
     assert encode_canonical(value) == expected
+
+
+@given(st.lists(reference_values, max_size=6))
+def test_encoding_a_list_at_once_gives_each_values_own_bytes(values: list[object]) -> None:
+    try:
+        expected = [encode_canonical(v) for v in values]
+    except CanonicalizationError:
+        with pytest.raises(CanonicalizationError):
+            encode_canonical_many(values)
+        return
+    assert encode_canonical_many(values) == expected
 
 
 @pytest.mark.parametrize(

@@ -478,7 +478,9 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             raise _proof_problem(error) from None
         if record is None:
             raise _not_found("Vehicle", f"no vehicle with VIN {vin} is registered")
-        entries = [msgspec.json.decode(e, type=vehicles.HistoryEntry) for e in raw_events]
+        entries = msgspec.json.decode(
+            b"[" + b",".join(raw_events) + b"]", type=list[vehicles.HistoryEntry]
+        )
         state = node.store.state()
         flags: dict[str, Any] = dict(vehicles.summarize_history(record, entries))
         rollbacks = [

@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from amchain.codec import encode_canonical
+from amchain.codec import encode_canonical_many
 from amchain.ledger import (
     CommitCertificate,
     StateEntry,
@@ -180,7 +180,7 @@ def tx_bundle(node: Node, stored: StoredTx) -> dict[str, Any]:
     assert header is not None
     txs = node.store.block_txs(height)
     tx_leaves = [t.tx for t in txs]
-    receipt_leaves = [encode_canonical(t.receipt) for t in txs]
+    receipt_leaves = encode_canonical_many([t.receipt for t in txs])
     inclusion = TxInclusion(
         header=header,
         index=stored.index,

@@ -7,7 +7,12 @@ and then typed by :func:`convert` (unknown, missing and mistyped fields refused)
 refusal is a :class:`DecodeError` with a stable numeric ``code`` in the ``codec`` codespace.
 """
 
-from amchain.codec._canonical import CanonicalizationError, encode_canonical, to_builtins
+from amchain.codec._canonical import (
+    CanonicalizationError,
+    encode_canonical,
+    encode_canonical_many,
+    to_builtins,
+)
 from amchain.codec._strict import (
     CODESPACE,
     DEFAULT_MAX_BYTES,
@@ -32,5 +37,6 @@ __all__ = [
     "decode_json",
     "decode_typed",
     "encode_canonical",
+    "encode_canonical_many",
     "to_builtins",
 ]

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from amchain.codec import encode_canonical
+from amchain.codec import encode_canonical, encode_canonical_many
 from amchain.crypto import KeyPair, sha256, verify_signature
 from amchain.ledger.errors import BlockCode, BlockError
 from amchain.ledger.merkle import compute_merkle_root
@@ -84,7 +84,7 @@ def compute_tx_root(txs: list[Transaction]) -> bytes:
 
 def encode_receipts(receipts: list[Receipt]) -> list[bytes]:
     """Return each receipt's canonical JSON (the receipts root's leaves)."""
-    return [encode_canonical(r) for r in receipts]
+    return encode_canonical_many(receipts)
 
 
 def compute_receipts_root(receipts: list[Receipt]) -> bytes:
