@@ -14,6 +14,7 @@ import multiprocessing as mp
 import queue
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,9 @@ class ScaleOptions:
     clients: int = 2
     batch: int = 500
     queries: int = 200
+    progress: Callable[[str], None] | None = None
+    """Called with a line of progress every ``progress_every_s`` (a long run says where it is)."""
+    progress_every_s: float = 30.0
 
 
 def checkpoints(vehicles: int) -> list[int]:
@@ -90,6 +94,19 @@ def _latency(url: str, vins: list[str]) -> tuple[list[float], list[float]]:
     return history, record
 
 
+def _progress_line(node: NodeProcess, done: int, point: int, started: float) -> str:
+    """Where a growth phase is: the chain's height and size (read from the node's status)."""
+    try:
+        height = httpx.get(f"{node.url}/v1/status", timeout=10).json()["height"]
+    except (httpx.HTTPError, KeyError, ValueError):
+        height = "?"
+    return (
+        f"scale: growing {done:,} -> {point:,} vehicles, {time.monotonic() - started:,.0f} s in "
+        f"this phase, chain height {height}, database {node.db_bytes() / 2**20:,.0f} MiB, "
+        f"node RSS peak {node.peak_rss_bytes() / 2**20:,.0f} MiB"
+    )
+
+
 def run_scale(options: ScaleOptions) -> Report:
     """Run the workload in a scratch directory, removed afterwards."""
     with scratch_dir("amchain-bench-scale-") as directory:
@@ -131,11 +148,15 @@ def _run_scale(options: ScaleOptions, directory: Path) -> Report:
             for p in procs:
                 p.start()
             results: list[dict[str, Any]] = []
+            next_report = started + options.progress_every_s
             while len(results) < len(procs):
                 try:
                     results.append(out.get(timeout=1))
                 except queue.Empty:
                     check_alive(procs)
+                if options.progress is not None and time.monotonic() >= next_report:
+                    next_report += options.progress_every_s
+                    options.progress(_progress_line(node, done, point, started))
             elapsed = time.monotonic() - started
             for p in procs:
                 p.join(timeout=30)

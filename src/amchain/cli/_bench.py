@@ -80,7 +80,14 @@ def bench(
     elif workload is Workload.SCALE:
         from amchain.bench.scale import ScaleOptions, run_scale
 
-        report = run_scale(ScaleOptions(vehicles=vehicles, clients=min(clients, 2), batch=batch))
+        report = run_scale(
+            ScaleOptions(
+                vehicles=vehicles,
+                clients=min(clients, 2),
+                batch=batch,
+                progress=None if want_json(json_) else err_console.print,
+            )
+        )
     elif workload is Workload.VS_GANACHE:
         from amchain.bench.vs_ganache import VsGanacheOptions, run_vs_ganache
 
