@@ -31,7 +31,7 @@ from amchain.ledger import (
     encode_receipts,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MAX_SQL_VARIABLES = 900
 WRITER_TREE_CACHE_NODES = 300_000
 WRITER_CACHE_KIB = 64 * 1024
@@ -68,6 +68,16 @@ CREATE TABLE IF NOT EXISTS tree_nodes (
     node BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS tx_index (
+    kind   TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    height INTEGER NOT NULL,
+    idx    INTEGER NOT NULL,
+    PRIMARY KEY (kind, value, height, idx)
+) WITHOUT ROWID;
+-- The rows of tx_index whose transaction failed (a refused odometer rollback, ...): a
+-- vehicle's refusals are read on every history answer, and finding them through tx_index
+-- alone would read every one of its transactions' rows (random pages of the largest table).
+CREATE TABLE IF NOT EXISTS failed_tx_index (
     kind   TEXT NOT NULL,
     value  TEXT NOT NULL,
     height INTEGER NOT NULL,
@@ -252,11 +262,33 @@ class BlockStore:
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION).encode(),),
             )
+        elif int(version) == 2:
+            self._migrate_from_version_2()
         elif int(version) != SCHEMA_VERSION:
             raise StorageError(
                 f"{path} has schema version {int(version)}, this release reads "
                 f"{SCHEMA_VERSION}; start with a new data directory (or move this one away)"
             )
+
+    def _migrate_from_version_2(self) -> None:
+        """Version 3 added ``failed_tx_index``: fill it from the chain already stored."""
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "INSERT OR IGNORE INTO failed_tx_index (kind, value, height, idx) "
+                    "SELECT i.kind, i.value, i.height, i.idx FROM tx_index i "
+                    "JOIN txs t ON t.height = i.height AND t.idx = i.idx WHERE t.ok = 0"
+                )
+                conn.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                    (str(SCHEMA_VERSION).encode(),),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     @classmethod
     def open(cls, path: Path, *, background_checkpoints: bool = False) -> BlockStore:
@@ -433,15 +465,16 @@ class BlockStore:
     def indexed_txs(
         self, kind: str, value: str, *, limit: int = 1000, failed_only: bool = False
     ) -> list[StoredTx]:
-        """Return the transactions indexed under ``(kind, value)``, oldest first."""
+        """Return the transactions indexed under ``(kind, value)``, oldest first
+        (``failed_only``: those with a failed receipt)."""
+        table = "failed_tx_index" if failed_only else "tx_index"
         rows = (
             self._reader()
             .execute(
-                "SELECT t.hash, t.height, t.idx, t.tx, t.receipt FROM tx_index i "
+                f"SELECT t.hash, t.height, t.idx, t.tx, t.receipt FROM {table} i "
                 "JOIN txs t ON t.height = i.height AND t.idx = i.idx "
-                "WHERE i.kind = ? AND i.value = ? AND (t.ok = 0 OR ? = 0) "
-                "ORDER BY i.height, i.idx LIMIT ?",
-                (kind, value, int(failed_only), limit),
+                "WHERE i.kind = ? AND i.value = ? ORDER BY i.height, i.idx LIMIT ?",
+                (kind, value, limit),
             )
             .fetchall()
         )
@@ -508,6 +541,15 @@ class BlockStore:
                 conn.executemany(
                     "INSERT OR IGNORE INTO tx_index (kind, value, height, idx) VALUES (?, ?, ?, ?)",
                     [(kind, value, header.height, i) for kind, value, i in index],
+                )
+                conn.executemany(
+                    "INSERT OR IGNORE INTO failed_tx_index (kind, value, height, idx) "
+                    "VALUES (?, ?, ?, ?)",
+                    [
+                        (kind, value, header.height, i)
+                        for kind, value, i in index
+                        if not receipts[i].ok
+                    ],
                 )
                 for key, value in (meta or {}).items():
                     conn.execute(
