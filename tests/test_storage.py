@@ -18,18 +18,16 @@ VIN = "1HGCM82633A004352"
 def _chain_with_a_refused_rollback(data_dir: Path) -> None:
     """A vehicle with two readings and one refused rollback between them."""
     with start_node(data_dir) as node:
-        _post(node, "register_vehicle", {"vin": VIN, "make": "Honda", "model": "Accord"}, "oem")
-        for km in (12_000, 9_000, 15_000):  # 9,000 is refused (recorded on chain)
-            _post(
-                node, "record_event", {"vin": VIN, "event": {"type": "odometer", "odometer_km": km}}
-            )
+        car = {"vin": VIN, "make": "Honda", "model": "Accord", "model_year": 2003}
+        _post(node, "oem", "register_vehicle", car, status=200)
+        for km, status in ((12_000, 200), (9_000, 422), (15_000, 200)):  # 9,000: a rollback
+            event = {"vin": VIN, "event": {"type": "odometer", "odometer_km": km}}
+            _post(node, "registry", "record_event", event, status=status)
 
 
-def _post(node: RunningNode, message: str, args: dict, signer: str = "registry") -> None:
-    if message == "register_vehicle":
-        args = {**args, "model_year": 2003}
+def _post(node: RunningNode, signer: str, message: str, args: dict, *, status: int) -> None:
     response = node.post(node.tx([node.key(signer)], "vehicles", message, args))
-    assert response.status_code in (200, 422), response.text
+    assert response.status_code == status, response.text
 
 
 def _refused_kms(store: BlockStore) -> list[int]:
@@ -37,7 +35,7 @@ def _refused_kms(store: BlockStore) -> list[int]:
     return [json.loads(t.tx)["body"]["args"]["event"]["odometer_km"] for t in stored]
 
 
-def test_refused_transactions_are_found_without_reading_the_others(tmp_path: Path) -> None:
+def test_refused_transactions_are_listed_from_an_index_of_their_own(tmp_path: Path) -> None:
     _chain_with_a_refused_rollback(tmp_path)
     store = BlockStore.open(tmp_path / "chain.db")
     try:
@@ -45,6 +43,13 @@ def test_refused_transactions_are_found_without_reading_the_others(tmp_path: Pat
         assert len(store.indexed_txs("vehicle", VIN)) == 4
     finally:
         store.close()
+    conn = sqlite3.connect(tmp_path / "chain.db")
+    failed = conn.execute("SELECT DISTINCT height, idx FROM failed_tx_index").fetchall()
+    kinds = conn.execute("SELECT kind, value FROM failed_tx_index WHERE kind = 'vehicle'")
+    vehicle_rows = kinds.fetchall()
+    conn.close()
+    assert len(failed) == 1  # the refusal only (under each of its index keys), not the others
+    assert vehicle_rows == [("vehicle", VIN)]
 
 
 def test_a_version_2_database_is_upgraded_with_its_refusals_indexed(tmp_path: Path) -> None:
