@@ -1,6 +1,6 @@
 #!/bin/bash
 # The full-size figures of bench/RESULTS.md, one workload after another (run it on a quiet
-# machine: anything else running shows up in every figure). About 25 minutes, plus 55 for
+# machine: anything else running shows up in every figure). About 25 minutes, plus ~70 for
 # `scale` to 1,000,000 vehicles (which needs ~26 GB of free disk). Outputs: bench/results/.
 set -u
 cd "$(dirname "$0")/.."
