@@ -15,6 +15,7 @@ import multiprocessing as mp
 import queue
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,14 +150,19 @@ def check_alive(procs: list[Any]) -> None:
             raise RuntimeError(f"client process {p.name} exited with {p.exitcode}")
 
 
-def collect(out: Any, procs: list[Any]) -> list[dict[str, Any]]:
-    """One result per client process, failing fast if one dies."""
+def collect(
+    out: Any, procs: list[Any], *, tick: Callable[[], None] | None = None
+) -> list[dict[str, Any]]:
+    """One result per client process, failing fast if one dies; ``tick`` is called about
+    once a second while waiting (a long run's progress)."""
     results: list[dict[str, Any]] = []
     while len(results) < len(procs):
         try:
             results.append(out.get(timeout=1))
         except queue.Empty:
             check_alive(procs)
+        if tick is not None:
+            tick()
     return results
 
 

@@ -11,7 +11,6 @@ loopback HTTP), the database size per event and the node's peak RSS.
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue
 import random
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ import httpx
 from amchain.bench._lifecycle import TX_KINDS, Actors, lifecycle_txs, make_vin, person_key
 from amchain.bench._process import NodeProcess, scratch_dir
 from amchain.bench._report import Report, percentile
-from amchain.bench.ingest import EXPIRES_IN_MS, actors_of, check_alive, create_persons
+from amchain.bench.ingest import EXPIRES_IN_MS, actors_of, collect, create_persons
 from amchain.sdk import Client
 
 PERSONS = 16
@@ -94,6 +93,25 @@ def _latency(url: str, vins: list[str]) -> tuple[list[float], list[float]]:
     return history, record
 
 
+def _progress_ticker(
+    options: ScaleOptions, node: NodeProcess, done: int, point: int
+) -> Callable[[], None] | None:
+    """What to call while a growth phase runs: a progress line every ``progress_every_s``."""
+    report = options.progress
+    if report is None:
+        return None
+    started = time.monotonic()
+    next_at = started + options.progress_every_s
+
+    def tick() -> None:
+        nonlocal next_at
+        if time.monotonic() >= next_at:
+            next_at += options.progress_every_s
+            report(_progress_line(node, done, point, started))
+
+    return tick
+
+
 def _progress_line(node: NodeProcess, done: int, point: int, started: float) -> str:
     """Where a growth phase is: the chain's height and size (read from the node's status)."""
     try:
@@ -147,16 +165,7 @@ def _run_scale(options: ScaleOptions, directory: Path) -> Report:
             started = time.monotonic()
             for p in procs:
                 p.start()
-            results: list[dict[str, Any]] = []
-            next_report = started + options.progress_every_s
-            while len(results) < len(procs):
-                try:
-                    results.append(out.get(timeout=1))
-                except queue.Empty:
-                    check_alive(procs)
-                if options.progress is not None and time.monotonic() >= next_report:
-                    next_report += options.progress_every_s
-                    options.progress(_progress_line(node, done, point, started))
+            results = collect(out, procs, tick=_progress_ticker(options, node, done, point))
             elapsed = time.monotonic() - started
             for p in procs:
                 p.join(timeout=30)

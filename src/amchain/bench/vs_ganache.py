@@ -27,6 +27,7 @@ from amchain.bench._lifecycle import Actors, lifecycle_txs, person_key
 from amchain.bench._process import NodeProcess, free_port, scratch_dir
 from amchain.bench._report import Report
 from amchain.bench.ingest import EXPIRES_IN_MS, actors_of, create_persons
+from amchain.ledger import Transaction
 from amchain.sdk import Client
 
 GANACHE_VERSION = "7.9.2"
@@ -220,32 +221,26 @@ def _run_amchain_side(options: VsGanacheOptions, report: Report, directory: Path
         actors: Actors = actors_of(directory, chain_id)
         create_persons(node.url, actors, clients=1, per_client=16)
         persons = [person_key(0, i) for i in range(16)]
-        registers = [
-            tx
-            for _, tx in lifecycle_txs(
-                actors,
-                persons,
-                client=0,
-                first_vehicle=0,
-                vehicles=options.count,
-                kinds=("register",),
-                expires_in_ms=EXPIRES_IN_MS,
-            )
-        ]
+
+        def signed(kind: str) -> list[Transaction]:
+            """One ``kind`` transaction for each of the run's vehicles, signed now."""
+            return [
+                tx
+                for _, tx in lifecycle_txs(
+                    actors,
+                    persons,
+                    client=0,
+                    first_vehicle=0,
+                    vehicles=options.count,
+                    kinds=(kind,),
+                    expires_in_ms=EXPIRES_IN_MS,
+                )
+            ]
+
+        registers = signed("register")
         for i in range(0, len(registers), options.batch):
             client.submit(registers[i : i + options.batch], wait="commit", timeout_ms=60_000)
-        transfers = [
-            tx
-            for _, tx in lifecycle_txs(
-                actors,
-                persons,
-                client=0,
-                first_vehicle=0,
-                vehicles=options.count,
-                kinds=("transfer",),
-                expires_in_ms=EXPIRES_IN_MS,
-            )
-        ]
+        transfers = signed("transfer")
         pending: list[threading.Thread] = []
         committed = [0]
         lock = threading.Lock()
