@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -11,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+import uvloop
 from rich.panel import Panel
 from rich.table import Table
 
@@ -75,8 +75,10 @@ def node_start(
         f"API {cluster.url}, etcd {', '.join(cluster.etcd_endpoints)}",
         markup=False,
     )
+    # uvloop, as the embedded node (`amchain up`) uses: the peer's event loop carries the
+    # API, forwarding, etcd calls and watches, and the executor hand-offs of every block.
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(server.serve())
+        uvloop.run(server.serve())
 
 
 # -- cluster ----------------------------------------------------------------------------------
