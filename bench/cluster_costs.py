@@ -101,7 +101,7 @@ def main() -> None:
         height=head.height,
         head_hash=head.hash,
         head_time_ms=head.time_ms,
-        is_committed=lambda h: node.store.has_tx(h, on_writer=True),
+        committed_among=lambda hashes: node.store.known_txs(hashes, on_writer=True),
     )
     timings["peer: block validity"] = time.perf_counter() - steps
     steps = time.perf_counter()
@@ -114,6 +114,7 @@ def main() -> None:
         result.receipts,
         result.write_set,
         [(e.kind, e.value, e.tx_index) for e in result.index],
+        receipt_bytes=result.receipt_bytes,
     )
     timings["peer: commit (state tree, receipts root, SQLite)"] = time.perf_counter() - steps
 

@@ -119,7 +119,7 @@ def check(block: OrderedBlock, *, committed: set[bytes] | None = None, height: i
         height=height,
         head_hash="00" * 32,
         head_time_ms=500,
-        is_committed=lambda h: h in (committed or set()),
+        committed_among=lambda hashes: {h for h in hashes if h in (committed or set())},
     )
 
 

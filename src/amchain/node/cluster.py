@@ -463,9 +463,11 @@ class ClusterNode(Node):
             height=head.height,
             head_hash=head.hash,
             head_time_ms=head.time_ms,
-            is_committed=lambda h: self.store.has_tx(h, on_writer=True),
+            committed_among=lambda hashes: self.store.known_txs(hashes, on_writer=True),
         )
-        writer = self.store.writer_state()
+        # Committed state through the writer's cache, as the solo producer reads it: this
+        # thread is the only writer, and the cache takes each block's writes after commit.
+        writer = self._state_cache.reader(self.store.writer_state())
         result = execute_block(self.registry, writer, block.header, block.txs)
         committed = self._commit(
             block.header,
@@ -473,7 +475,9 @@ class ClusterNode(Node):
             result.receipts,
             result.write_set,
             [(e.kind, e.value, e.tx_index) for e in result.index],
+            receipt_bytes=result.receipt_bytes,
         )
+        self._state_cache.apply(result.write_set)
         assert self.last_commit is not None
         return committed, self.last_commit
 

@@ -53,11 +53,13 @@ def validate_ordered_block(
     height: int,
     head_hash: str,
     head_time_ms: int,
-    is_committed: Callable[[bytes], bool],
+    committed_among: Callable[[list[bytes]], set[bytes]],
 ) -> None:
     """Check that ``block`` may follow the block ``(height, head_hash, head_time_ms)``.
 
-    Signatures are checked separately (in parallel) by the caller.
+    ``committed_among(hashes)`` returns those of ``hashes`` that are in committed blocks
+    (asked once for the whole block). Signatures are checked separately (in parallel) by the
+    caller.
 
     Raises:
         BlockError: WRONG_CHAIN, WRONG_HEIGHT, WRONG_PREV_HASH, TIME_WENT_BACKWARDS,
@@ -71,6 +73,7 @@ def validate_ordered_block(
         prev_hash=head_hash,
         prev_time_ms=head_time_ms,
     )
+    committed = committed_among([tx.hash for tx in block.txs]) if block.txs else set()
     seen: set[bytes] = set()
     for index, tx in enumerate(block.txs):
         try:
@@ -81,7 +84,7 @@ def validate_ordered_block(
                 f"transaction {index} ({tx.hash_hex}) is not valid at the block's time: "
                 f"{error.codespace}/{error.code} {error.message}",
             ) from None
-        if tx.hash in seen or is_committed(tx.hash):
+        if tx.hash in seen or tx.hash in committed:
             raise BlockError(
                 BlockCode.INVALID_TRANSACTION,
                 f"transaction {index} ({tx.hash_hex}) is already on the chain; "
