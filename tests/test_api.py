@@ -198,6 +198,25 @@ def test_replayed_transaction_is_refused_and_applied_once(node, vehicle) -> None
     assert_problem(node.post(tx.to_wire()), 409, "tx", TxCode.REPLAYED)
 
 
+def test_a_batch_refuses_only_its_already_committed_transactions_as_replayed(node, vehicle) -> None:
+    committed = odometer_tx(node, 150)
+    assert node.post(committed).status_code == 200
+    fresh = [odometer_tx(node, 160), odometer_tx(node, 170)]
+    response = httpx.post(
+        f"{node.url}/v1/txs",
+        json={"txs": [fresh[0].to_wire(), committed.to_wire(), fresh[1].to_wire()]},
+        params={"wait": "commit"},
+        timeout=30,
+    )
+    assert response.status_code == 202, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["committed", "refused", "committed"]
+    assert (results[1]["error"]["codespace"], results[1]["error"]["code"]) == (
+        "tx",
+        int(TxCode.REPLAYED),
+    )
+
+
 def test_many_transactions_from_one_signer_can_be_in_flight_at_once(node, vehicle) -> None:
     txs = [odometer_tx(node, 200 + i) for i in range(20)]
     response = httpx.post(

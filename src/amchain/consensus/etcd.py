@@ -200,8 +200,8 @@ class PeerHooks(Protocol):
         """(height, hash, time_ms) of the last block this peer committed."""
         ...
 
-    def is_committed(self, tx_hash: bytes) -> bool:
-        """True if the transaction is in a block this peer committed."""
+    def committed_among(self, tx_hashes: list[bytes]) -> set[bytes]:
+        """Those of ``tx_hashes`` that are in blocks this peer committed."""
         ...
 
     def halted(self) -> str | None:
@@ -634,11 +634,10 @@ class EtcdOrderer:
         return height
 
     def _take(self, block_time_ms: int) -> list[Transaction]:
-        batch: list[Transaction] = []
-        size = 0
+        candidates: list[Transaction] = []
         expired: list[bytes] = []
         for tx_hash, waiting in self._pending.items():
-            if len(batch) >= self.config.max_block_txs:
+            if len(candidates) >= self.config.max_block_txs:
                 break
             if tx_hash in self._ordered:
                 continue
@@ -650,8 +649,15 @@ class EtcdOrderer:
                 expired.append(tx_hash)
                 self.hooks.dropped(tx_hash, error)
                 continue
-            if self.hooks.is_committed(tx_hash):
-                expired.append(tx_hash)  # already in a block: forget it quietly
+            candidates.append(tx)
+        # One query for the block: a transaction already in a block (passed again by a peer
+        # that had not heard of its commit yet) is forgotten quietly; the block is smaller.
+        committed = self.hooks.committed_among([tx.hash for tx in candidates])
+        batch: list[Transaction] = []
+        size = 0
+        for tx in candidates:
+            if tx.hash in committed:
+                expired.append(tx.hash)
                 continue
             if batch and size + len(tx.canonical) + 1 > self.config.max_block_bytes - 4096:
                 break

@@ -365,8 +365,8 @@ class ClusterNode(Node):
         head = self._head
         return head.height, head.hash, head.time_ms
 
-    def is_committed(self, tx_hash: bytes) -> bool:
-        return self.store.has_tx(tx_hash)
+    def committed_among(self, tx_hashes: list[bytes]) -> set[bytes]:
+        return self.store.known_txs(tx_hashes) if tx_hashes else set()
 
     def halted(self) -> str | None:
         return self._halted

@@ -14,6 +14,7 @@ import json
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -32,9 +33,9 @@ from amchain.ledger import (
     MemoryState,
     Receipt,
     SignedCommit,
+    StateReader,
     Transaction,
     TreeRoot,
-    TxCode,
     TxError,
     apply_state_updates,
     compute_block_hash,
@@ -63,10 +64,13 @@ from amchain.runtime import (
     apply_genesis,
     default_registry,
     execute_block,
+    replay_refusal,
 )
 from amchain.storage import BlockStore, StoredTx
 
 log = logging.getLogger(__name__)
+
+ADMISSION_CACHE_ENTRIES = 20_000
 
 
 def now_ms() -> int:
@@ -131,6 +135,7 @@ class Node:
         )
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="block-writer")
         self._processes: ProcessPoolExecutor | None = None
+        self._admission_local = threading.local()
         if config.admission_processes and [m.name for m in registry.modules] != [
             m.name for m in default_registry().modules
         ]:
@@ -389,9 +394,21 @@ class Node:
     def _admit_chunk(
         self, items: list[tuple[int, Any]]
     ) -> list[tuple[int, Transaction | None, Exception | None]]:
-        state = self.store.state()
+        state = self._admission_state()
         now = now_ms()
         out: list[tuple[int, Transaction | None, Exception | None]] = []
+        # The replay check against committed blocks is one query for the chunk: the pipeline
+        # asks only the orderer, notes each transaction that reached the check, and those
+        # the query finds committed are refused as REPLAYED (whatever a later step said,
+        # exactly as if the check had refused them in place).
+        reached: list[tuple[int, bytes]] = []
+
+        def is_pending(tx_hash: bytes) -> bool:
+            if self._orderer is not None and self._orderer.knows(tx_hash):
+                return True
+            reached.append((len(out), tx_hash))
+            return False
+
         for index, value in items:
             try:
                 tx = admit_transaction(
@@ -400,17 +417,29 @@ class Node:
                     state=state,
                     chain_id=self.chain_id,
                     now_ms=now,
-                    is_known=self._is_known,
+                    is_known=is_pending,
                 )
                 out.append((index, tx, None))
             except (LedgerError, DecodeError) as error:
                 out.append((index, None, error))
+        if reached:
+            committed = self.store.known_txs([tx_hash for _, tx_hash in reached])
+            for position, tx_hash in reached:
+                if tx_hash in committed:
+                    out[position] = (out[position][0], None, replay_refusal(tx_hash))
         return out
 
-    def _is_known(self, tx_hash: bytes) -> bool:
-        if self._orderer is not None and self._orderer.knows(tx_hash):
-            return True
-        return self.store.has_tx(tx_hash)
+    def _admission_state(self) -> StateReader:
+        """Committed state for an admission thread, through a cache of its own that lives
+        while the head stays at one height (the keys every transaction reads, consortium
+        keys and organisations, are read once per block), as in the admission processes."""
+        local = self._admission_local
+        height = self._head.height
+        if getattr(local, "height", None) != height:
+            local.cache = StateCache(ADMISSION_CACHE_ENTRIES)
+            local.height = height
+        cache: StateCache = local.cache
+        return cache.reader(self.store.state())
 
     async def submit(self, values: list[Any]) -> list[SubmitOutcome]:
         """Admit parsed transactions and queue the good ones; one outcome per value, in order.
@@ -507,10 +536,7 @@ class Node:
                 if self._orderer.add(tx):
                     outcome.accepted = True
                 else:
-                    outcome.error = TxError(
-                        TxCode.REPLAYED,
-                        f"transaction {tx.hash_hex} was already submitted; it is not applied twice",
-                    )
+                    outcome.error = replay_refusal(tx.hash)
             except MempoolFull as exc:
                 raise NodeUnavailable(str(exc)) from exc
         return outcomes

@@ -1,6 +1,6 @@
 """The runtime: module registry, admission pipeline and block executor."""
 
-from amchain.runtime.admission import admit_transaction
+from amchain.runtime.admission import admit_transaction, replay_refusal
 from amchain.runtime.authorise import authorise_signers, decode_args
 from amchain.runtime.executor import (
     BlockResult,
@@ -23,4 +23,5 @@ __all__ = [
     "default_registry",
     "execute_block",
     "execute_transaction",
+    "replay_refusal",
 ]

@@ -61,10 +61,15 @@ def admit_transaction(
     # replay
     validate_transaction_window(tx, chain_id=chain_id, now_ms=now_ms)
     if is_known(tx.hash):
-        raise TxError(
-            TxCode.REPLAYED,
-            f"transaction {tx.hash_hex} was already submitted; it is not applied twice",
-        )
+        raise replay_refusal(tx.hash)
     # permission
     authorise_signers(registry, state, tx, spec, args)
     return tx
+
+
+def replay_refusal(tx_hash: bytes) -> TxError:
+    """The refusal of a transaction that is already included or pending (REPLAYED)."""
+    return TxError(
+        TxCode.REPLAYED,
+        f"transaction {tx_hash.hex()} was already submitted; it is not applied twice",
+    )
