@@ -482,10 +482,17 @@ class ClusterNode(Node):
         return committed, self.last_commit
 
     def _announce(self, block: CommittedBlock, txs: list[Transaction]) -> None:
-        for tx in txs:
-            for fut in self._waiters.pop(tx.hash, []):
+        # Waiters hear the receipt from the block just committed (no database read per
+        # transaction), as in the solo node.
+        waiters = self._waiters
+        for index, tx in enumerate(txs):
+            futures = waiters.pop(tx.hash, None)
+            if not futures:
+                continue
+            stored = StoredTx(tx.hash_hex, block.height, index, tx.canonical, block.receipts[index])
+            for fut in futures:
                 if not fut.done():
-                    fut.set_result(None)
+                    fut.set_result(stored)
         for queue in list(self._subscribers):
             try:
                 queue.put_nowait(block)
