@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -21,6 +22,7 @@ from amchain.codec import (
     encode_canonical,
     encode_canonical_many,
 )
+from amchain.codec._strict import _decode_strictly
 
 
 def test_jcs_vectors_canonicalize_byte_for_byte(vectors_dir: Path) -> None:
@@ -121,6 +123,90 @@ def test_canonical_bytes_decode_strictly_to_the_same_value(value: object) -> Non
     assert encode_canonical(decode_json(encoded, max_depth=64)) == encoded
 
 
+def outcome(data: bytes, depth: int, *, fast: bool) -> object:
+    """decode_json's value (``fast``) or the strict parser's, or the refusal's code and
+    message."""
+    try:
+        value = decode_json(data, max_depth=depth) if fast else _decode_strictly(data, depth)
+    except DecodeError as error:
+        return ("refused", error.code, error.message)
+    return ("value", value)
+
+
+compact_inputs = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**60), 2**60)
+    | st.floats()
+    | st.text(alphabet=st.characters(), max_size=12),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(max_size=4), children, max_size=3)
+        | st.tuples(st.text(max_size=2), children, children).map(lambda t: ("dup", t))
+    ),
+    max_leaves=30,
+)
+
+
+def compact_bytes(value: Any) -> bytes:
+    """Compact JSON as a client might send it, with duplicate keys where asked for."""
+    if isinstance(value, tuple) and value and value[0] == "dup":
+        key, first, second = value[1]
+        name = json.dumps(key).encode()
+        return (
+            b"{"
+            + name
+            + b":"
+            + compact_bytes(first)
+            + b","
+            + name
+            + b":"
+            + compact_bytes(second)
+            + b"}"
+        )
+    if isinstance(value, list):
+        return b"[" + b",".join(compact_bytes(v) for v in value) + b"]"
+    if isinstance(value, dict):
+        return (
+            b"{"
+            + b",".join(json.dumps(k).encode() + b":" + compact_bytes(v) for k, v in value.items())
+            + b"}"
+        )
+    try:
+        return msgspec.json.encode(value)
+    except (TypeError, ValueError, UnicodeEncodeError):
+        return json.dumps(value).encode()
+
+
+@given(compact_inputs, st.sampled_from([12, 13, 16, 64]))
+def test_compact_input_decodes_as_the_strict_parser_decodes_it(value: Any, depth: int) -> None:
+    # decode_json takes a C fast path for compact input; whatever the input (floats, big
+    # integers, duplicate keys, lone surrogates, deep nesting), the answer must be the
+    # strict parser's: the same value, or the same refusal.
+    data = compact_bytes(value)
+    assert outcome(data, depth, fast=True) == outcome(data, depth, fast=False)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":1,"a":2}',
+        b'{"a":{"b":1,"b":1}}',
+        b'[{"x":1.0}]',
+        b'{"a":9007199254740992}',
+        rb'"\ud800"',  # a lone surrogate escape (JSON allows it)
+        rb'"\ud83d\ude00"',  # an escaped surrogate pair
+        b'"\xed\xa0\x80"',  # a surrogate encoded as UTF-8: not UTF-8
+        b"[" * 13 + b"]" * 13,
+        b'{"a":1}{"b":2}',
+        b'1,"value":2',
+    ],
+)
+def test_compact_edge_cases_decode_or_are_refused_as_the_strict_parser_does(raw: bytes) -> None:
+    for depth in (12, 16):
+        assert outcome(raw, depth, fast=True) == outcome(raw, depth, fast=False)
+
+
 # Any text, including control characters, characters beyond the BMP in keys (JCS sorts them
 # by UTF-16 code units) and floats (JCS number formatting): the fast encoder must give the
 # reference implementation's bytes, or refuse what it refuses.
@@ -164,7 +250,7 @@ def test_encoding_a_list_at_once_gives_each_values_own_bytes(values: list[object
     "value",
     [
         {"\ue000": 1, "\U0001f600": 2},  # UTF-16 order puts the emoji (a surrogate pair) first
-        {"b": "\u2028\x7f\x00\x1f\"\\", "a": "é漢字"},
+        {"b": '\u2028\x7f\x00\x1f"\\', "a": "é漢字"},
         {"a": [1.5, -0.0, 1e21, 5e-324], "b": 2**53 - 1, "c": -(2**53 - 1)},
         {"type": "x", "a": {"z": None, "y": [True, False]}},
     ],

@@ -6,6 +6,8 @@ from typing import Any, NoReturn, TypeVar
 
 import msgspec
 
+from amchain.codec._canonical import _FAST_PATH_DEPTH, _FastPathValue
+
 CODESPACE = "codec"
 MAX_SAFE_INTEGER = 2**53 - 1
 DEFAULT_MAX_BYTES = 256 * 1024
@@ -108,6 +110,31 @@ def _parse_int(text: str) -> int:
     return value
 
 
+_NOT_COMPACT = object()
+_WRAPPED = msgspec.json.Decoder(_FastPathValue)
+
+
+def _decode_compact(data: bytes) -> Any:
+    """The value of ``data`` if it is exactly msgspec's compact encoding of a value that
+    the strict rules accept, else ``_NOT_COMPACT`` (the caller then parses it strictly).
+
+    One pass in C (msgspec) instead of the ``json`` module with Python hooks. Canonical
+    bytes (what peers forward and blocks carry, what the SDK sends) take this path. Why it
+    accepts nothing the strict path refuses, with the same value: the typed decode refuses
+    floats, non-finite numbers, integers beyond ±(2^53−1), nesting beyond
+    ``_FAST_PATH_DEPTH`` (at most the caller's ``max_depth``) and malformed JSON or UTF-8;
+    and a duplicate key (which a typed decode would let the last one win) leaves an object
+    with fewer members than the input, whose encoding then differs from ``data``.
+    """
+    try:
+        value = _WRAPPED.decode(b'{"value":' + data + b"}").value
+        if msgspec.json.encode(value) == data:
+            return value
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError, ValueError, TypeError):
+        pass
+    return _NOT_COMPACT
+
+
 def decode_json(
     data: bytes,
     *,
@@ -125,6 +152,16 @@ def decode_json(
     """
     if len(data) > max_bytes:
         _raise(DecodeErrorCode.TOO_LARGE, f"body of {len(data)} bytes exceeds {max_bytes} bytes")
+    if max_depth >= _FAST_PATH_DEPTH:
+        value = _decode_compact(data)
+        if value is not _NOT_COMPACT:
+            return value
+    return _decode_strictly(data, max_depth)
+
+
+def _decode_strictly(data: bytes, max_depth: int) -> Any:
+    """:func:`decode_json` without the size check and the compact fast path: every rule
+    checked by the ``json`` module's parser with this module's hooks."""
     _check_depth(data, max_depth)
     try:
         text = data.decode("utf-8")
