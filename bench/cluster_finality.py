@@ -174,10 +174,16 @@ def main() -> None:
     parser.add_argument("--vehicles", type=int, default=4000)
     parser.add_argument("--stop-seconds", type=float, default=15)
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--max-block-wait-ms", type=int, default=50)
     options = parser.parse_args()
 
     directory = options.dir or Path(tempfile.mkdtemp(prefix="amchain-cluster-bench-"))
-    cluster = LocalCluster.create(directory / "cluster", peers=options.peers, etcd=options.etcd)
+    cluster = LocalCluster.create(
+        directory / "cluster",
+        peers=options.peers,
+        etcd=options.etcd,
+        max_block_wait_ms=options.max_block_wait_ms,
+    )
     print(f"cluster in {cluster.directory}; cores: {os.cpu_count()}; load {load_average()}")
     cluster.start()
     try:
