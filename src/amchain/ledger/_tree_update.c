@@ -64,6 +64,15 @@ typedef struct {
 
 static const Ref EMPTY_REF = {{0}, 0, 0, -1};
 
+/* SHA-256 through OpenSSL's low-level interface: its one-shot SHA256() goes through EVP in
+ * OpenSSL 3 (an algorithm fetch and a lock per call, several times the hashing itself). */
+static inline void sha256(const uint8_t *data, size_t size, uint8_t *digest) {
+    SHA256_CTX context;
+    SHA256_Init(&context);
+    SHA256_Update(&context, data, size);
+    SHA256_Final(digest, &context);
+}
+
 static inline int bit_at(const uint8_t *path, int depth) {
     return (path[depth >> 3] >> (7 - (depth & 7))) & 1;
 }
@@ -262,9 +271,9 @@ static int add_leaf(Update *u, Py_ssize_t index, const uint8_t *value_hash, Ref 
     data[0] = 0;
     memcpy(data + 1, u->paths[index], HASH_SIZE);
     if (value_hash != NULL) memcpy(data + 33, value_hash, HASH_SIZE);
-    else SHA256(value_bytes, (size_t)value_size, data + 33);
+    else sha256(value_bytes, (size_t)value_size, data + 33);
     memcpy(data + LEAF_HEAD_SIZE, value_bytes, (size_t)value_size);
-    SHA256(data, LEAF_HEAD_SIZE, out->hash);
+    sha256(data, LEAF_HEAD_SIZE, out->hash);
     out->leaf = 1;
     return append_node(u, node, out);
 }
@@ -280,7 +289,7 @@ static int add_internal(Update *u, const Ref *left, const Ref *right, Ref *out) 
     data[65] = (uint8_t)(left->leaf | (right->leaf << 1));
     write_be64(data + 66, left->id);
     write_be64(data + 74, right->id);
-    SHA256(data, 65, out->hash);
+    sha256(data, 65, out->hash);
     out->leaf = 0;
     return append_node(u, node, out);
 }
@@ -430,7 +439,7 @@ static int update_path(Update *u, const Ref *tree, int depth, Py_ssize_t lo, Ref
             now = EMPTY_REF;
         } else {
             uint8_t value_hash[HASH_SIZE];
-            SHA256((const uint8_t *)PyBytes_AS_STRING(value), (size_t)PyBytes_GET_SIZE(value),
+            sha256((const uint8_t *)PyBytes_AS_STRING(value), (size_t)PyBytes_GET_SIZE(value),
                    value_hash);
             if (memcmp(value_hash, leaf->value_hash, HASH_SIZE) == 0) {
                 *out = *tree; /* rewritten with the value it already had */
