@@ -13,7 +13,10 @@ existing keys) and measures:
 
 Targets (issue 3): median proof <= 1 KB, verification <= 1 ms, update <= 30 us per key.
 
-    .venv/bin/python bench/state_tree.py [--keys 1000000] [--batch 1000] [--profile]
+The measured blocks run the compiled update loop when it was built (the table's title says
+which); ``--python`` measures the pure-Python reference loop instead.
+
+    .venv/bin/python bench/state_tree.py [--keys 1000000] [--batch 1000] [--python] [--profile]
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -40,9 +44,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from amchain.ledger.state_tree import (
+    COMPILED_UPDATE,
     MemoryTreeNodes,
     TreeRoot,
+    TreeUpdate,
     apply_state_updates,
+    apply_state_updates_in_python,
     decode_state_proof,
     encode_state_proof,
     prove_state_key,
@@ -55,6 +62,7 @@ VIN_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"  # no I, O, Q (ISO 3779)
 HISTORY_PER_VEHICLE = 3
 TARGETS = {"proof_bytes": 1024, "verify_us": 1000.0, "update_us_per_key": 30.0}
 console = Console()
+Apply = Callable[..., TreeUpdate]
 
 
 # -- realistic keys and values -------------------------------------------------------------
@@ -144,7 +152,7 @@ def build_in_memory(keys: int, build_batch: int) -> tuple[MemoryTreeNodes, float
 
 
 def measure_updates_in_memory(
-    tree: MemoryTreeNodes, vehicles: int, blocks: int, size: int, profile: bool
+    tree: MemoryTreeNodes, vehicles: int, blocks: int, size: int, profile: bool, apply: Apply
 ) -> dict[str, float]:
     rng = random.Random(1)
     cpu: list[float] = []
@@ -160,7 +168,7 @@ def measure_updates_in_memory(
             c0, w0 = time.process_time(), time.perf_counter()
             if profiler:
                 profiler.enable()
-            result = apply_state_updates(tree, tree.root, writes, next_node_id=tree.next_node_id)
+            result = apply(tree, tree.root, writes, next_node_id=tree.next_node_id)
             if profiler:
                 profiler.disable()
             w1, c1 = time.perf_counter(), time.process_time()
@@ -248,7 +256,14 @@ def load_into_sqlite(tree: MemoryTreeNodes, db_path: Path) -> None:
 
 
 def measure_updates_on_sqlite(
-    db_path: Path, root: TreeRoot, next_id: int, vehicles: int, blocks: int, warmup: int, size: int
+    db_path: Path,
+    root: TreeRoot,
+    next_id: int,
+    vehicles: int,
+    blocks: int,
+    warmup: int,
+    size: int,
+    apply: Apply,
 ) -> dict[str, float]:
     store = BlockStore.open(db_path)
     reader = store.writer_tree_nodes()  # the node's producer reader, with its node cache
@@ -277,7 +292,7 @@ def measure_updates_on_sqlite(
                 if block >= warmup:
                     speed.append(calibrate())
                 c0, w0 = time.process_time(), time.perf_counter()
-                result = apply_state_updates(reader, root, writes, next_node_id=next_id)
+                result = apply(reader, root, writes, next_node_id=next_id)
                 w1, c1 = time.perf_counter(), time.process_time()
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(
@@ -323,8 +338,15 @@ def measure_updates_on_sqlite(
 
 
 # -- report --------------------------------------------------------------------------------
+def loop_name(options: argparse.Namespace) -> str:
+    return "compiled" if COMPILED_UPDATE and not options.python else "pure-Python"
+
+
 def report(figures: dict[str, float], options: argparse.Namespace) -> None:
-    table = Table(title=f"State tree, {options.keys:,} keys, blocks of {options.batch:,} writes")
+    table = Table(
+        title=f"State tree, {options.keys:,} keys, blocks of {options.batch:,} writes, "
+        f"{loop_name(options)} update loop"
+    )
     table.add_column("figure")
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")
@@ -393,6 +415,7 @@ def main() -> None:
     parser.add_argument("--build-batch", type=int, default=100_000)
     parser.add_argument("--proofs", type=int, default=2000, help="present and as many absent")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--python", action="store_true", help="measure the pure-Python update loop")
     parser.add_argument("--profile", action="store_true", help="cProfile the memory updates")
     parser.add_argument("--out", type=Path, default=RESULTS)
     options = parser.parse_args()
@@ -404,8 +427,9 @@ def main() -> None:
     figures: dict[str, float] = {"build_us_per_key": build_s / keys * 1e6}
     loaded = (tree.root, tree.next_node_id)
     figures |= measure_proofs(tree, vehicles, options.proofs)
+    apply = apply_state_updates_in_python if options.python else apply_state_updates
     figures |= measure_updates_in_memory(
-        tree, vehicles, options.blocks, options.batch, options.profile
+        tree, vehicles, options.blocks, options.batch, options.profile, apply
     )
     if not options.no_sqlite:
         workdir = Path(tempfile.mkdtemp(prefix="amchain-bench-tree-"))
@@ -423,6 +447,7 @@ def main() -> None:
                 options.sqlite_blocks,
                 options.warmup,
                 options.batch,
+                apply,
             )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -458,6 +483,7 @@ def main() -> None:
                     "sqlite_blocks": options.sqlite_blocks,
                     "warmup": options.warmup,
                     "proofs": options.proofs,
+                    "update_loop": loop_name(options),
                 },
                 "targets": TARGETS,
                 "figures": {k: round(v, 3) for k, v in figures.items()},

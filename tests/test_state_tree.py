@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from amchain.ledger import state_tree
 from amchain.ledger.state_tree import (
     EMPTY_SUBTREE,
     EMPTY_TREE,
@@ -20,7 +21,9 @@ from amchain.ledger.state_tree import (
     StateProof,
     StateTreeError,
     TreeRoot,
+    TreeUpdate,
     apply_state_updates,
+    apply_state_updates_in_python,
     compute_root_from_proof,
     compute_state_root_of,
     decode_node,
@@ -510,6 +513,72 @@ def test_a_cycle_in_stored_nodes_is_a_state_tree_error_not_a_hang() -> None:
         apply_state_updates(tree, root, [("k", b"v"), ("j", b"w")], next_node_id=2)
     with pytest.raises(StateTreeError):
         prove_state_key(tree, root, "k")
+
+
+# -- the compiled update loop against the Python reference ---------------------------------
+def test_the_compiled_update_loop_is_built() -> None:
+    assert state_tree.COMPILED_UPDATE, (
+        "amchain.ledger._tree_update was not built: install a C compiler and OpenSSL's "
+        "headers (Debian: gcc libssl-dev), then `.venv/bin/pip install -e .` again"
+    )
+
+
+def apply_both(
+    nodes: dict[int, bytes], root: TreeRoot, batch: list[tuple[str, bytes | None]], next_id: int
+) -> TreeUpdate:
+    reader = MemoryTreeNodes()
+    reader.nodes = nodes
+    compiled = apply_state_updates(reader, root, batch, next_node_id=next_id)
+    python = apply_state_updates_in_python(reader, root, batch, next_node_id=next_id)
+    assert compiled == python
+    return compiled
+
+
+@RELAXED
+@given(st.lists(writes, max_size=6))
+def test_the_compiled_loop_creates_the_same_nodes_as_the_python_reference(
+    batches: list[list[tuple[str, bytes | None]]],
+) -> None:
+    nodes: dict[int, bytes] = {}
+    root, next_id = EMPTY_TREE, 1
+    for batch in batches:
+        result = apply_both(nodes, root, batch, next_id)
+        nodes.update(result.new_nodes)
+        root, next_id = result.root, result.next_node_id
+
+
+def test_the_compiled_loop_matches_the_python_reference_over_a_larger_state() -> None:
+    rng = random.Random(7)
+    nodes: dict[int, bytes] = {}
+    root, next_id = EMPTY_TREE, 1
+    for block in range(12):
+        batch: list[tuple[str, bytes | None]] = [
+            (f"k/{rng.randrange(4000)}", None if rng.random() < 0.2 else rng.randbytes(9))
+            for _ in range(500 if block < 6 else rng.choice([1, 2, 3, 50]))
+        ]
+        result = apply_both(nodes, root, batch, next_id)
+        nodes.update(result.new_nodes)
+        root, next_id = result.root, result.next_node_id
+    assert len(nodes) > 5000
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, b"", b"\x00" + bytes(63), b"\x01" + bytes(80), b"\x01" + bytes(82), b"\x02" + bytes(81)],
+)
+def test_the_compiled_loop_refuses_damaged_nodes_as_the_python_reference_does(
+    data: bytes | None,
+) -> None:
+    tree = tree_of(dict(VEHICLES))
+    for node_id in sorted(reachable_ids(tree, tree.root.node_id)):
+        damaged = CorruptedNodes(tree, {node_id: data})
+        batch = [(key, b"new") for key, _ in VEHICLES] + [("new", b"v")]
+        errors = []
+        for apply in (apply_state_updates, apply_state_updates_in_python):
+            with pytest.raises(StateTreeError) as refused:
+                apply(damaged, tree.root, batch, next_node_id=tree.next_node_id)
+            errors.append(str(refused.value))
+        assert errors[0] == errors[1]
 
 
 # -- on the real SQLite store, through a node ----------------------------------------------

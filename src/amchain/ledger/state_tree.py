@@ -35,10 +35,24 @@ from __future__ import annotations
 import bisect
 import hashlib
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 import msgspec
+
+
+def _load_compiled_update() -> Callable[..., tuple[bytes, int, list[bytes]]] | None:
+    """The update loop compiled at install (it needs a C compiler and OpenSSL's headers)."""
+    try:
+        from amchain.ledger._tree_update import apply_sorted_updates
+    except ImportError:  # pragma: no cover - the pure-Python loop does the same work
+        return None
+    return apply_sorted_updates
+
+
+_apply_sorted_updates = _load_compiled_update()
+COMPILED_UPDATE = _apply_sorted_updates is not None
+"""Whether :func:`apply_state_updates` runs the compiled loop."""
 
 EMPTY_SUBTREE = bytes(32)
 """The hash of a subtree with no leaves, and the root of the empty state."""
@@ -479,6 +493,47 @@ def apply_state_updates(
 
     Returns the new root and the nodes to store; ``root`` and everything it reaches stay
     valid, so older versions remain provable. Node ids are assigned from ``next_node_id``.
+
+    Runs the compiled loop (``_tree_update.c``) when it was built, else
+    :func:`apply_state_updates_in_python`; both give the same root, nodes and ids.
+
+    Raises:
+        StateTreeError: a node ``root`` reaches is missing or malformed in storage.
+    """
+    if _apply_sorted_updates is None:
+        return apply_state_updates_in_python(nodes, root, updates, next_node_id=next_node_id)
+    by_path: dict[bytes, bytes | None] = {}
+    for key, value in updates:
+        by_path[_sha256(key.encode()).digest()] = value  # the last write of a key wins
+    if not by_path:
+        return TreeUpdate(root, [], next_node_id)
+    paths = sorted(by_path)
+    new_hash, new_id, new_nodes = _apply_sorted_updates(
+        paths,
+        [by_path[p] for p in paths],
+        root.hash,
+        root.node_id,
+        nodes.get_tree_nodes,
+        next_node_id,
+        StateTreeError,
+    )
+    end = next_node_id + len(new_nodes)
+    return TreeUpdate(
+        TreeRoot(new_hash, new_id),
+        list(zip(range(next_node_id, end), new_nodes, strict=True)),
+        end,
+    )
+
+
+def apply_state_updates_in_python(
+    nodes: TreeNodeReader,
+    root: TreeRoot,
+    updates: Iterable[tuple[str, bytes | None]],
+    *,
+    next_node_id: int,
+) -> TreeUpdate:
+    """:func:`apply_state_updates` in pure Python: the reference the compiled loop follows
+    node for node, and what runs where it could not be built.
 
     Raises:
         StateTreeError: a node ``root`` reaches is missing or malformed in storage.
