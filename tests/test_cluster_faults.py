@@ -22,7 +22,7 @@ import msgspec
 import pytest
 
 from amchain.codec import encode_canonical
-from amchain.consensus.etcd import ClusterKeys, decode_block, encode_block
+from amchain.consensus.etcd import ClusterKeys, decode_block, encode_block, unpack_block_value
 from amchain.ledger import make_block_header
 from amchain.node import Keystore
 from amchain.node.localnet import LocalCluster, alive
@@ -337,7 +337,7 @@ def test_duplicate_and_out_of_order_block_events_are_ignored_and_a_broken_link_h
 
     # A block whose previous-hash link is wrong, appended the way a cutter appends.
     kv = etcd_call(cluster, "/v3/kv/range", {"key": b64(keys.block(height))})["kvs"][0]
-    parent = decode_block(base64.b64decode(kv["value"]))
+    parent = decode_block(unpack_block_value(base64.b64decode(kv["value"])))
     header = make_block_header(
         chain_id=cluster.chain_id,
         height=height + 1,

@@ -8,6 +8,7 @@ import asyncio
 import shutil
 import subprocess
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,11 +16,14 @@ import httpx
 import pytest
 
 from amchain.consensus.etcd import (
+    BLOCK_VALUE_LIMIT,
     BlockDecodeError,
     ClusterKeys,
     OrderedBlock,
     decode_block,
     encode_block,
+    pack_block_value,
+    unpack_block_value,
 )
 from amchain.consensus.etcdv3 import (
     Compare,
@@ -95,6 +99,32 @@ def test_a_block_with_a_tampered_transaction_is_refused() -> None:
     data = encode_block(header, (tx.canonical for tx in txs)).replace(b'"nonce":', b'"nonse":', 1)
     with pytest.raises(BlockDecodeError, match="transaction"):
         decode_block(data)
+
+
+def test_a_block_value_in_etcd_is_the_compressed_block_and_inflates_to_it() -> None:
+    header, txs = a_block()
+    data = encode_block(header, (tx.canonical for tx in txs))
+    value = pack_block_value(data)
+    assert len(value) < len(data)
+    assert unpack_block_value(value) == data
+    assert unpack_block_value(data) == data  # an uncompressed block value is read as is
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"", "empty"),
+        (b"\xff\xfe garbage", "neither a block nor a zlib-compressed block"),
+        (zlib.compress(b'{"header":{}}')[:-3], "truncated"),
+        (zlib.compress(b"{}") + b"tail", "padded"),
+        (zlib.compress(b" " * (BLOCK_VALUE_LIMIT + 1), 9), "inflates to more than"),
+    ],
+)
+def test_a_malformed_block_value_in_etcd_is_refused_with_the_reason(
+    value: bytes, reason: str
+) -> None:
+    with pytest.raises(BlockDecodeError, match=reason):
+        unpack_block_value(value)
 
 
 def test_etcd_keys_sort_by_height() -> None:

@@ -38,6 +38,7 @@ import dataclasses
 import json
 import logging
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -75,6 +76,7 @@ log = logging.getLogger(__name__)
 HEIGHT_DIGITS = 12
 PAUSE_S = 5.0  # a wait for a block event that overran this much means the process was paused
 ETCD_REQUEST_LIMIT = 1536 * 1024  # etcd's default --max-request-bytes (1.5 MiB)
+BLOCK_VALUE_LIMIT = 16 * 1024 * 1024  # the most a block value in etcd may inflate to
 
 
 def now_ms() -> int:
@@ -148,6 +150,41 @@ def decode_block(
     return OrderedBlock(
         wire.header, txs, compute_block_hash(wire.header).hex(), frozenset(verified)
     )
+
+
+def pack_block_value(block: bytes) -> bytes:
+    """The value a cutter stores in etcd for a block: its canonical bytes, zlib-compressed
+    (level 1). etcd's JSON gateway moves every value base64-encoded, once for the put and
+    once per watching peer; compressed, a block is about a third of the bytes. The block
+    hash is over the header and every transaction is re-hashed from its bytes, so the
+    compression is not part of what peers verify."""
+    return zlib.compress(block, 1)
+
+
+def unpack_block_value(value: bytes) -> bytes:
+    """The canonical bytes of a block stored in etcd: a zlib-compressed block (what
+    :func:`pack_block_value` writes) or, as before compression, the block itself (``{``).
+
+    Raises:
+        BlockDecodeError: empty, neither, a truncated stream, or more than ``BLOCK_VALUE_LIMIT``
+            bytes once inflated.
+    """
+    if value[:1] == b"{":
+        return value
+    if not value:
+        raise BlockDecodeError("block value is empty")
+    inflater = zlib.decompressobj()
+    try:
+        block = inflater.decompress(value, BLOCK_VALUE_LIMIT)
+    except zlib.error as exc:
+        raise BlockDecodeError(
+            f"block value is neither a block nor a zlib-compressed block: {exc}"
+        ) from None
+    if inflater.unconsumed_tail:
+        raise BlockDecodeError(f"block value inflates to more than {BLOCK_VALUE_LIMIT} bytes")
+    if not inflater.eof or inflater.unused_data:
+        raise BlockDecodeError("block value is a truncated or padded zlib stream")
+    return block
 
 
 # -- keys -----------------------------------------------------------------------------------
@@ -731,7 +768,7 @@ class EtcdOrderer:
             txs=txs,
             proposer=bytes.fromhex(self.config.node_key_hex),
         )
-        data = encode_block(header, (tx.canonical for tx in txs))
+        data = pack_block_value(encode_block(header, (tx.canonical for tx in txs)))
         key = self.keys.block(header.height)
         try:
             won, revision, _ = await self.etcd.txn([Compare(key, "CREATE", 0)], [put_op(key, data)])
@@ -851,7 +888,7 @@ class EtcdOrderer:
         """Decode a block and check its signatures (worker thread: decoding re-hashes every
         transaction, and the event loop serves the API). A signature that does not verify
         is left unmarked: the peer checks it again and halts with the reason."""
-        block = decode_block(data, self._by_bytes.get)
+        block = decode_block(unpack_block_value(data), self._by_bytes.get)
         verified = set(block.verified)
         for tx in block.txs:
             if tx.hash not in verified:
