@@ -36,6 +36,7 @@ _MAX_SQL_VARIABLES = 900
 WRITER_TREE_CACHE_NODES = 300_000
 WRITER_CACHE_KIB = 64 * 1024
 WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is cut back to after a checkpoint
+CHECKPOINT_PAUSE_S = 0.5  # the background checkpointer's rest between two copies
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -202,10 +203,15 @@ class _Checkpointer:
     database file) before it can start the next block. Here the producer only wakes this
     thread after each commit. ``PASSIVE`` never blocks the writer or readers; durability is
     the WAL's, fsynced at every commit (``synchronous=FULL``), whether or not the copy ran.
+
+    After a copy the thread rests ``CHECKPOINT_PAUSE_S``: a page that several blocks in a
+    row rewrote (upper B-tree levels, the tails of the append-only tables) is copied and
+    fsynced once for all of them instead of once per block.
     """
 
     def __init__(self, path: Path) -> None:
         self._wake = threading.Event()
+        self._stop = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(
             target=self._run, args=(path,), name="wal-checkpoint", daemon=True
@@ -220,6 +226,7 @@ class _Checkpointer:
                 self._wake.clear()
                 if not self._stopping:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    self._stop.wait(CHECKPOINT_PAUSE_S)
         finally:
             conn.close()
 
@@ -228,6 +235,7 @@ class _Checkpointer:
 
     def stop(self) -> None:
         self._stopping = True
+        self._stop.set()
         self._wake.set()
         self._thread.join()
 
