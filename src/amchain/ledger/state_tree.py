@@ -206,12 +206,8 @@ class _Batch:
     )
 
     def __init__(self, updates: Iterable[tuple[str, bytes | None]], first_id: int) -> None:
-        by_path: dict[bytes, bytes | None] = {}
-        for key, value in updates:
-            by_path[_sha256(key.encode()).digest()] = value  # the last write of a key wins
-        self.path_bytes = sorted(by_path)
+        self.path_bytes, self.values = _sorted_writes(updates)
         self.paths = [int.from_bytes(p, "big") for p in self.path_bytes]
-        self.values = [by_path[p] for p in self.path_bytes]
         # Filled by _walk_down. An internal node that two or more writes reach:
         # (flags, left_hash, right_hash, left_id, right_id, mid), where ``mid`` is the first
         # of those writes that goes right. A leaf: (its path as an integer, value_hash).
@@ -249,6 +245,24 @@ class _Batch:
         )
         self.new_nodes.append(data)
         return _sha256(data[:65]).digest(), self.first_id + len(self.new_nodes) - 1, 0
+
+
+def _sorted_writes(
+    updates: Iterable[tuple[str, bytes | None]],
+) -> tuple[list[bytes], list[bytes | None]]:
+    """The batch's paths, sorted, and the value each sets (the last write of a key wins)."""
+    by_path: dict[bytes, bytes | None] = {}
+    for key, value in updates:
+        by_path[_sha256(key.encode()).digest()] = value
+    paths = sorted(by_path)
+    return paths, [by_path[p] for p in paths]
+
+
+def _tree_update(new_hash: bytes, new_id: int, new_nodes: list[bytes], first_id: int) -> TreeUpdate:
+    end = first_id + len(new_nodes)
+    return TreeUpdate(
+        TreeRoot(new_hash, new_id), list(zip(range(first_id, end), new_nodes, strict=True)), end
+    )
 
 
 def _split(paths: list[int], lo: int, hi: int, depth: int) -> int:
@@ -502,27 +516,13 @@ def apply_state_updates(
     """
     if _apply_sorted_updates is None:
         return apply_state_updates_in_python(nodes, root, updates, next_node_id=next_node_id)
-    by_path: dict[bytes, bytes | None] = {}
-    for key, value in updates:
-        by_path[_sha256(key.encode()).digest()] = value  # the last write of a key wins
-    if not by_path:
+    paths, values = _sorted_writes(updates)
+    if not paths:
         return TreeUpdate(root, [], next_node_id)
-    paths = sorted(by_path)
     new_hash, new_id, new_nodes = _apply_sorted_updates(
-        paths,
-        [by_path[p] for p in paths],
-        root.hash,
-        root.node_id,
-        nodes.get_tree_nodes,
-        next_node_id,
-        StateTreeError,
+        paths, values, root.hash, root.node_id, nodes.get_tree_nodes, next_node_id, StateTreeError
     )
-    end = next_node_id + len(new_nodes)
-    return TreeUpdate(
-        TreeRoot(new_hash, new_id),
-        list(zip(range(next_node_id, end), new_nodes, strict=True)),
-        end,
-    )
+    return _tree_update(new_hash, new_id, new_nodes, next_node_id)
 
 
 def apply_state_updates_in_python(
@@ -545,12 +545,7 @@ def apply_state_updates_in_python(
     tree = (root.hash, root.node_id, 1 if root.node_id in batch.leaves else 0)
     update = _update_path if len(batch.paths) == 1 else _update
     new_hash, new_id, _ = update(batch, tree, 0, 0, len(batch.paths))
-    end = next_node_id + len(batch.new_nodes)
-    return TreeUpdate(
-        TreeRoot(new_hash, new_id),
-        list(zip(range(next_node_id, end), batch.new_nodes, strict=True)),
-        end,
-    )
+    return _tree_update(new_hash, new_id, batch.new_nodes, next_node_id)
 
 
 # -- proofs ----------------------------------------------------------------------------------
