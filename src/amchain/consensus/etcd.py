@@ -4,7 +4,7 @@ Keys under ``/amchain/<chain id>/``:
 
 | key | value |
 |---|---|
-| ``blocks/<height, 12 digits>`` | an ordered block: canonical header + the signed transactions |
+| ``blocks/<height, 12 digits>`` | a block: header and signed transactions, zlib-compressed |
 | ``commits/<height>/<peer key hex>`` | a peer's signed commit record for that height |
 | ``cutter`` | the current block cutter (JSON: name, url, key), attached to its lease |
 
