@@ -12,6 +12,7 @@ peers to see what a consortium costs per transaction on one machine.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import secrets
 import tempfile
 import time
@@ -43,7 +44,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
     count = parser.parse_args().count
-    node = Node.open(NodeConfig(data_dir=Path(tempfile.mkdtemp(prefix="amchain-costs-"))))
+    with tempfile.TemporaryDirectory(prefix="amchain-costs-") as workdir:
+        node = Node.open(NodeConfig(data_dir=Path(workdir)))
+        try:
+            measure(node, count)
+        finally:
+            asyncio.run(node.stop())  # closes the database before its directory goes
+
+
+def measure(node: Node, count: int) -> None:
     oem = Keystore(node.config.data_dir).get("oem").key
     now = time.time_ns() // 1_000_000
     txs = [

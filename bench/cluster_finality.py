@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -284,6 +285,8 @@ def main() -> None:
         )
     finally:
         cluster.stop()
+        if options.dir is None:  # a directory of our own: the peers' and etcd's data go too
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def height_or(url: str, default: int) -> int:
