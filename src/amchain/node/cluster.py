@@ -481,24 +481,6 @@ class ClusterNode(Node):
         assert self.last_commit is not None
         return committed, self.last_commit
 
-    def _announce(self, block: CommittedBlock, txs: list[Transaction]) -> None:
-        # Waiters hear the receipt from the block just committed (no database read per
-        # transaction), as in the solo node.
-        waiters = self._waiters
-        for index, tx in enumerate(txs):
-            futures = waiters.pop(tx.hash, None)
-            if not futures:
-                continue
-            stored = StoredTx(tx.hash_hex, block.height, index, tx.canonical, block.receipts[index])
-            for fut in futures:
-                if not fut.done():
-                    fut.set_result(stored)
-        for queue in list(self._subscribers):
-            try:
-                queue.put_nowait(block)
-            except asyncio.QueueFull:
-                self._subscribers.discard(queue)
-
     # -- finality --------------------------------------------------------------------------
     def on_commit_record(self, commit: SignedCommit) -> None:
         if self._halted is not None:

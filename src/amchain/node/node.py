@@ -308,20 +308,23 @@ class Node:
         self._dropped.update(dropped)
         if len(self._dropped) > 100_000:
             self._dropped.clear()
-        # Waiters hear the receipt from the block just committed (no database read);
-        # a transaction dropped from the block resolves to None.
-        position = {tx.hash: i for i, tx in enumerate(block.txs)}
-        for tx in batch:
-            waiters = self._waiters.pop(tx.hash, None)
-            if not waiters:
+        self._announce(block, block.txs)
+        for tx in batch:  # those still waited for were dropped from the block: None
+            for fut in self._waiters.pop(tx.hash, ()):
+                if not fut.done():
+                    fut.set_result(None)
+
+    def _announce(self, block: CommittedBlock, txs: list[Transaction]) -> None:
+        """Wake the waiters of ``txs`` (the block's transactions, in order) with their
+        receipts from the block just committed (no database read), then hand the block to
+        its subscribers."""
+        waiters = self._waiters
+        for index, tx in enumerate(txs):
+            futures = waiters.pop(tx.hash, None)
+            if not futures:
                 continue
-            i = position.get(tx.hash)
-            stored = (
-                None
-                if i is None
-                else StoredTx(tx.hash_hex, block.height, i, tx.canonical, block.receipts[i])
-            )
-            for fut in waiters:
+            stored = StoredTx(tx.hash_hex, block.height, index, tx.canonical, block.receipts[index])
+            for fut in futures:
                 if not fut.done():
                     fut.set_result(stored)
         for queue in list(self._subscribers):
