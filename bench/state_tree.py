@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -56,6 +57,7 @@ from amchain.ledger.state_tree import (
     verify_state_proof,
 )
 from amchain.storage import BlockStore
+from amchain.storage.sqlite import pack_tree_nodes
 
 RESULTS = Path(__file__).resolve().parent / "results" / "state_tree.json"
 VIN_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"  # no I, O, Q (ISO 3779)
@@ -243,12 +245,15 @@ def load_into_sqlite(tree: MemoryTreeNodes, db_path: Path) -> None:
     BlockStore.open(db_path).close()  # the node's schema
     conn = sqlite3.connect(db_path, isolation_level=None)
     conn.execute("PRAGMA synchronous=OFF")
-    items = iter(tree.nodes.items())
     with progress() as bar:
         task = bar.add_task("loading the tree into SQLite", total=len(tree.nodes))
         conn.execute("BEGIN")
-        while chunk := [row for _, row in zip(range(200_000), items, strict=False)]:
-            conn.executemany("INSERT INTO tree_nodes (id, node) VALUES (?, ?)", chunk)
+        # chunks of 65,536 ids: whole packs each
+        for _, group in itertools.groupby(sorted(tree.nodes.items()), lambda n: n[0] >> 16):
+            chunk = list(group)
+            conn.executemany(
+                "INSERT INTO tree_node_packs (pack, nodes) VALUES (?, ?)", pack_tree_nodes(chunk)
+            )
             bar.advance(task, len(chunk))
         conn.execute("COMMIT")
     checkpoint(conn)
@@ -258,7 +263,6 @@ def load_into_sqlite(tree: MemoryTreeNodes, db_path: Path) -> None:
 def measure_updates_on_sqlite(
     db_path: Path,
     root: TreeRoot,
-    next_id: int,
     vehicles: int,
     blocks: int,
     warmup: int,
@@ -266,7 +270,8 @@ def measure_updates_on_sqlite(
     apply: Apply,
 ) -> dict[str, float]:
     store = BlockStore.open(db_path)
-    reader = store.writer_tree_nodes()  # the node's producer reader, with its node cache
+    reader = store.writer_tree_nodes()  # the node's producer reader, with its pack cache
+    next_id = store.next_tree_node_id()  # the first id of a new pack, as the node numbers
     # The node's writer connection (WAL, synchronous=FULL), as BlockStore.commit_block uses
     # it: reads and writes on one connection keep its page cache valid between blocks.
     # Only the tree's rows are written here; the block's other rows are ingest's cost.
@@ -294,14 +299,13 @@ def measure_updates_on_sqlite(
                 c0, w0 = time.process_time(), time.perf_counter()
                 result = apply(reader, root, writes, next_node_id=next_id)
                 w1, c1 = time.perf_counter(), time.process_time()
+                packs = pack_tree_nodes(result.new_nodes)
                 conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(
-                    "INSERT INTO tree_nodes (id, node) VALUES (?, ?)", result.new_nodes
-                )
+                conn.executemany("INSERT INTO tree_node_packs (pack, nodes) VALUES (?, ?)", packs)
                 conn.execute("COMMIT")
                 w2, c2 = time.perf_counter(), time.process_time()
-                reader.remember(result.new_nodes)
-                root, next_id = result.root, result.next_node_id
+                reader.remember(packs)
+                root, next_id = result.root, store.next_tree_node_id()
                 if block >= warmup:
                     apply_cpu.append((c1 - c0) / size * 1e6)
                     apply_wall.append((w1 - w0) / size * 1e6)
@@ -442,7 +446,6 @@ def main() -> None:
             figures |= measure_updates_on_sqlite(
                 db_path,
                 loaded[0],
-                loaded[1],
                 vehicles,
                 options.sqlite_blocks,
                 options.warmup,

@@ -1,18 +1,24 @@
-"""The node's SQLite file: refusals indexed on their own, and upgrades of older files."""
+"""The node's SQLite file: refusals indexed on their own, state-tree nodes in packs, and
+upgrades of older files."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from amchain.sdk.light import LightClient
 from amchain.storage import BlockStore, StorageError
-from amchain.storage.sqlite import SCHEMA_VERSION
+from amchain.storage.sqlite import SCHEMA_VERSION, TREE_PACK_NODES, _TreeNodes, pack_tree_nodes
 from tests.support import RunningNode, start_node
 
 VIN = "1HGCM82633A004352"
+V3_DATA_DIR = Path(__file__).parent / "data" / "chain-v3"
 
 
 def _chain_with_a_refused_rollback(data_dir: Path) -> None:
@@ -21,8 +27,11 @@ def _chain_with_a_refused_rollback(data_dir: Path) -> None:
         car = {"vin": VIN, "make": "Honda", "model": "Accord", "model_year": 2003}
         _post(node, "oem", "register_vehicle", car, status=200)
         for km, status in ((12_000, 200), (9_000, 422), (15_000, 200)):  # 9,000: a rollback
-            event = {"vin": VIN, "event": {"type": "odometer", "odometer_km": km}}
-            _post(node, "registry", "record_event", event, status=status)
+            _post(node, "registry", "record_event", _reading(km), status=status)
+
+
+def _reading(odometer_km: int) -> dict:
+    return {"vin": VIN, "event": {"type": "odometer", "odometer_km": odometer_km}}
 
 
 def _post(node: RunningNode, signer: str, message: str, args: dict, *, status: int) -> None:
@@ -52,21 +61,79 @@ def test_refused_transactions_are_listed_from_an_index_of_their_own(tmp_path: Pa
     assert vehicle_rows == [("vehicle", VIN)]
 
 
+def _old_data_directory(tmp_path: Path) -> Path:
+    """A copy of a data directory written by the release that used schema 3 (made with
+    ``_chain_with_a_refused_rollback``: five blocks, four transactions, 122 tree nodes)."""
+    data_dir = tmp_path / "node"
+    shutil.copytree(V3_DATA_DIR, data_dir)
+    return data_dir
+
+
+def _tables(db: Path) -> set[str]:
+    with closing(sqlite3.connect(db)) as conn:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+
+
+def test_a_version_3_data_directory_is_upgraded_and_keeps_proving(tmp_path: Path) -> None:
+    data_dir = _old_data_directory(tmp_path)
+    with start_node(data_dir) as node:
+        light = LightClient(trusted_peers=[node.node.node_key.public_key.hex()], quorum=1)
+        history = node.get(f"/v1/vehicles/{VIN}/history", proof="true").json()
+        assert light.verify_bundle(history).facts["event_count"] == 3
+        assert [e["odometer_km"] for e in history["events"][1:]] == [12_000, 15_000]
+        # every older height still proves the vehicle's record as it was then
+        for height, count in ((1, 1), (2, 2), (4, 3)):
+            old = node.get(f"/v1/state/vehicles/v/{VIN}", proof="true", height=height).json()
+            assert light.verify_bundle(old).facts["value"]["event_count"] == count
+        tx_hash = history["events"][1]["tx_hash"]
+        assert light.verify_bundle(node.get(f"/v1/txs/{tx_hash}", proof="true").json())
+        # and the upgraded file takes new blocks
+        _post(node, "registry", "record_event", _reading(20_000), status=200)
+        _post(node, "registry", "record_event", _reading(19_000), status=422)
+        after = node.get(f"/v1/vehicles/{VIN}/history", proof="true").json()
+        assert light.verify_bundle(after).facts["event_count"] == 4
+        assert _refused_kms(node.node.store) == [9_000, 19_000]
+        assert node.node.store.get_meta("schema_version") == str(SCHEMA_VERSION).encode()
+    tables = _tables(data_dir / "chain.db")
+    assert {"tree_node_packs", "txs"} <= tables and "tree_nodes" not in tables
+
+
 def test_a_version_2_database_is_upgraded_with_its_refusals_indexed(tmp_path: Path) -> None:
-    _chain_with_a_refused_rollback(tmp_path)
-    db = tmp_path / "chain.db"
-    # What a version 2 file looks like: no failed_tx_index table.
-    conn = sqlite3.connect(db)
-    conn.execute("DROP TABLE failed_tx_index")
-    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (b"2",))
-    conn.commit()
-    conn.close()
+    db = _old_data_directory(tmp_path) / "chain.db"
+    # What a version 2 file looks like: version 3 without failed_tx_index.
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("DROP TABLE failed_tx_index")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (b"2",))
+        conn.commit()
     store = BlockStore.open(db)
     try:
         assert _refused_kms(store) == [9_000]
+        assert len(store.indexed_txs("vehicle", VIN)) == 4
         assert store.get_meta("schema_version") == str(SCHEMA_VERSION).encode()
     finally:
         store.close()
+
+
+def test_an_upgrade_that_fails_leaves_the_old_file_as_it_was(tmp_path: Path) -> None:
+    db = _old_data_directory(tmp_path) / "chain.db"
+    with closing(sqlite3.connect(db)) as conn:  # a tree node that cannot be packed
+        conn.execute("UPDATE tree_nodes SET node = ? WHERE id = 5", (b"",))
+        conn.commit()
+    before = _tables(db)
+    with pytest.raises(StorageError, match="node 5 is empty"):
+        BlockStore.open(db)
+    assert _tables(db) == before
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            b"3",
+        )
+
+
+def test_tree_nodes_are_stored_in_packs_of_consecutive_ids() -> None:
+    nodes = [(33, b"a" * 70), (34, b"b" * 82), (40, b"c" * 65), (64, b"d" * 90)]
+    packs = pack_tree_nodes(nodes)
+    assert [pack for pack, _ in packs] == [1, 2]
+    assert len(packs[0][1]) == 4 * (TREE_PACK_NODES + 1) + 70 + 82 + 65
 
 
 def test_a_database_of_an_unknown_version_is_refused_with_what_to_do(tmp_path: Path) -> None:
@@ -78,3 +145,26 @@ def test_a_database_of_an_unknown_version_is_refused_with_what_to_do(tmp_path: P
     conn.close()
     with pytest.raises(StorageError, match=r"schema version 99.*new data directory"):
         BlockStore.open(db)
+
+
+def _packed_reader(tmp_path: Path, nodes: list[tuple[int, bytes]], cache_limit: int) -> Any:
+    conn = sqlite3.connect(tmp_path / "packs.db", isolation_level=None)
+    conn.execute("CREATE TABLE tree_node_packs (pack INTEGER PRIMARY KEY, nodes BLOB NOT NULL)")
+    conn.executemany("INSERT INTO tree_node_packs VALUES (?, ?)", pack_tree_nodes(nodes))
+    return _TreeNodes(conn, cache_limit=cache_limit)
+
+
+def test_a_full_pack_cache_still_returns_every_node_asked_for(tmp_path: Path) -> None:
+    nodes = [(i, bytes([i % 256]) * 70) for i in range(1, 200)]  # seven packs
+    reader = _packed_reader(tmp_path, nodes, cache_limit=3)
+    assert reader.get_tree_nodes([1, 40]) == {1: nodes[0][1], 40: nodes[39][1]}
+    # two packs cached; asking for five more clears the cache, and the first two come back
+    wanted = [1, 40, 70, 100, 130, 160, 199, 500]
+    assert reader.get_tree_nodes(wanted) == {i: nodes[i - 1][1] for i in wanted if i < 200}
+
+
+def test_a_malformed_pack_is_a_storage_error(tmp_path: Path) -> None:
+    reader = _packed_reader(tmp_path, [(1, b"x" * 70)], cache_limit=8)
+    reader._conn.execute("UPDATE tree_node_packs SET nodes = ?", (b"\x00" * 20,))
+    with pytest.raises(StorageError, match="pack 0 is malformed"):
+        reader.get_tree_nodes([1])

@@ -9,11 +9,21 @@ is lost.
 
 One writer connection (used by the block producer only) and one read connection per
 thread; WAL lets readers see the last committed block while the writer works.
+
+Layout (schema 4). Every block appends: ``txs`` is a rowid table written in block order
+(a transaction row is ~0.8 kB; keyed by hash, as in schema 3, each one landed on a random
+page and four filled a page), found by hash through the small ``txs_by_hash`` index. The
+state tree's nodes are stored in *packs* of 32 consecutive ids (``tree_node_packs``, see
+:func:`pack_tree_nodes`): a block creates ~12 nodes per written key, and one row per pack
+instead of one per node halves the cost of storing them; nodes created together (a path
+rebuilt by one write) are read together. Files of schema 2 and 3 are upgraded on open.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import struct
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -31,12 +41,16 @@ from amchain.ledger import (
     encode_receipts,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _MAX_SQL_VARIABLES = 900
-WRITER_TREE_CACHE_NODES = 300_000
+TREE_PACK_BITS = 5
+TREE_PACK_NODES = 1 << TREE_PACK_BITS  # node ids per pack: pack p holds ids 32p .. 32p + 31
+WRITER_TREE_CACHE_PACKS = 20_000  # about 60 MB at ~3 kB a pack
+READER_TREE_CACHE_PACKS = 256  # one API request's reader (a proof reads ~20 levels)
 WRITER_CACHE_KIB = 64 * 1024
 WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is cut back to after a checkpoint
 CHECKPOINT_PAUSE_S = 0.5  # the background checkpointer's rest between two copies
+_log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -52,21 +66,22 @@ CREATE TABLE IF NOT EXISTS blocks (
     state_root_node INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS txs (
-    hash    BLOB PRIMARY KEY,
+    hash    BLOB NOT NULL,
     height  INTEGER NOT NULL,
     idx     INTEGER NOT NULL,
     ok      INTEGER NOT NULL,
     tx      BLOB NOT NULL,
     receipt BLOB NOT NULL
-) WITHOUT ROWID;
+);
+CREATE UNIQUE INDEX IF NOT EXISTS txs_by_hash ON txs (hash);
 CREATE UNIQUE INDEX IF NOT EXISTS txs_by_position ON txs (height, idx);
 CREATE TABLE IF NOT EXISTS state (
     key   TEXT PRIMARY KEY,
     value BLOB NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tree_nodes (
-    id   INTEGER PRIMARY KEY,
-    node BLOB NOT NULL
+CREATE TABLE IF NOT EXISTS tree_node_packs (
+    pack  INTEGER PRIMARY KEY,
+    nodes BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS tx_index (
     kind   TEXT NOT NULL,
@@ -151,48 +166,116 @@ class _StateView:
             yield key, bytes(value)
 
 
+_PACK_HEADER = struct.Struct(f"<{TREE_PACK_NODES + 1}I")
+_PACK_SLOT = struct.Struct("<II")
+_PACK_MASK = TREE_PACK_NODES - 1
+
+
+def pack_tree_nodes(nodes: Sequence[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    """Return the ``(pack, bytes)`` rows that store ``nodes`` (``(id, encoding)`` pairs in
+    ascending id order, as :func:`amchain.ledger.apply_state_updates` returns them).
+
+    A pack holds the nodes whose ids share ``id >> TREE_PACK_BITS``::
+
+        offsets  (TREE_PACK_NODES + 1) x uint32, little-endian
+        payload  the nodes' encodings, in slot order
+
+    Slot ``s`` is ``payload[offsets[s]:offsets[s + 1]]``; an empty range is an id with no
+    node (a node's encoding is never empty).
+
+    Raises:
+        StorageError: a node's encoding is empty.
+    """
+    rows: list[tuple[int, bytes]] = []
+    count = len(nodes)
+    at = 0
+    while at < count:
+        pack = nodes[at][0] >> TREE_PACK_BITS
+        offsets = [0] * (TREE_PACK_NODES + 1)
+        parts: list[bytes] = []
+        size = 0
+        next_slot = 0
+        while at < count and nodes[at][0] >> TREE_PACK_BITS == pack:
+            node_id, data = nodes[at]
+            if not data:
+                raise StorageError(f"state-tree node {node_id} is empty; it cannot be stored")
+            slot = node_id & _PACK_MASK
+            offsets[next_slot : slot + 1] = [size] * (slot + 1 - next_slot)
+            parts.append(data)
+            size += len(data)
+            next_slot = slot + 1
+            at += 1
+        offsets[next_slot:] = [size] * (TREE_PACK_NODES + 1 - next_slot)
+        rows.append((pack, _PACK_HEADER.pack(*offsets) + b"".join(parts)))
+    return rows
+
+
+def _node_in_pack(pack: int, data: bytes, slot: int) -> bytes | None:
+    """The node in ``slot`` of a stored pack, or None if the slot is empty.
+
+    Raises:
+        StorageError: the pack is malformed.
+    """
+    payload = len(data) - _PACK_HEADER.size
+    start, end = _PACK_SLOT.unpack_from(data, 4 * slot) if payload >= 0 else (1, 0)
+    if start == end:
+        return None
+    if not start < end <= payload:
+        raise StorageError(f"state-tree pack {pack} is malformed ({len(data)} bytes)")
+    return data[_PACK_HEADER.size + start : _PACK_HEADER.size + end]
+
+
 class _TreeNodes:
     """State-tree nodes read through one connection (a :class:`amchain.ledger.TreeNodeReader`).
 
-    Nodes never change once written, so the writer's reader keeps the ones it has seen in a
-    bounded cache: the upper levels of the tree are read once, not once per block.
+    Packs never change once written, so the reader keeps the ones it has read in a bounded
+    cache: the producer's (large) keeps the tree's upper levels from one block to the next;
+    an API request's (small) reads a proof's path in a few packs, not one query per level.
     """
 
     __slots__ = ("_cache", "_cache_limit", "_conn")
 
-    def __init__(self, conn: sqlite3.Connection, cache_limit: int = 0) -> None:
+    def __init__(self, conn: sqlite3.Connection, cache_limit: int) -> None:
         self._conn = conn
         self._cache: dict[int, bytes] = {}
         self._cache_limit = cache_limit
 
     def get_tree_nodes(self, node_ids: Sequence[int]) -> dict[int, bytes]:
+        """Return the encoded nodes with these ids (ids that do not exist are left out).
+
+        Raises:
+            StorageError: a pack holding one of them is malformed.
+        """
         cache = self._cache
-        found = {i: cache[i] for i in node_ids if i in cache}
-        if len(found) == len(node_ids):  # the producer's upper levels: all cached
-            return found
-        missing = [i for i in node_ids if i not in found]
-        for start in range(0, len(missing), _MAX_SQL_VARIABLES):
-            chunk = missing[start : start + _MAX_SQL_VARIABLES]
-            rows = self._conn.execute(
-                f"SELECT id, node FROM tree_nodes WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall()
-            for node_id, node in rows:
-                found[node_id] = node
-        if self._cache_limit:
+        packs = dict.fromkeys(i >> TREE_PACK_BITS for i in node_ids)
+        missing = [p for p in packs if p not in cache]
+        if missing:
             if len(cache) + len(missing) > self._cache_limit:
                 cache.clear()
-            for i in missing:
-                if i in found:
-                    cache[i] = found[i]
+                missing = list(packs)
+            for start in range(0, len(missing), _MAX_SQL_VARIABLES):
+                chunk = missing[start : start + _MAX_SQL_VARIABLES]
+                marks = ",".join("?" * len(chunk))
+                cache.update(
+                    self._conn.execute(
+                        f"SELECT pack, nodes FROM tree_node_packs WHERE pack IN ({marks})", chunk
+                    ).fetchall()
+                )
+        found: dict[int, bytes] = {}
+        for node_id in node_ids:
+            pack = node_id >> TREE_PACK_BITS
+            data = cache.get(pack)
+            if data is not None:
+                node = _node_in_pack(pack, data, node_id & _PACK_MASK)
+                if node is not None:
+                    found[node_id] = node
         return found
 
-    def remember(self, nodes: list[tuple[int, bytes]]) -> None:
-        """Keep nodes just written (the next block's paths start from them)."""
-        if self._cache_limit:
-            if len(self._cache) + len(nodes) > self._cache_limit:
-                self._cache.clear()
-            self._cache.update(nodes)
+    def remember(self, packs: list[tuple[int, bytes]]) -> None:
+        """Keep packs just written (the next block's paths start from them)."""
+        if len(self._cache) + len(packs) > self._cache_limit:
+            self._cache.clear()
+        self._cache.update(packs)
 
 
 class _Checkpointer:
@@ -258,37 +341,88 @@ class BlockStore:
         # The block producer's page cache: 64 MiB instead of SQLite's 2 MiB, so index and
         # table pages touched by every block stay in memory as the chain grows.
         self._writer.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
-        self._writer.executescript(_SCHEMA)
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
-        self._writer_tree = _TreeNodes(self._writer, cache_limit=WRITER_TREE_CACHE_NODES)
-        version = self.get_meta("schema_version")
+        self._writer_tree = _TreeNodes(self._writer, cache_limit=WRITER_TREE_CACHE_PACKS)
+        try:
+            self._open_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_schema(self) -> None:
+        """Create the tables of a new file, or upgrade or refuse an older one.
+
+        Raises:
+            StorageError: the file has a schema version this release cannot read.
+        """
+        conn = self._writer
+        row = None
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = None if row is None else int(row[0])
+        if version in (2, 3):
+            self._upgrade(from_version=version)
+        elif version is not None and version != SCHEMA_VERSION:
+            raise StorageError(
+                f"{self.path} has schema version {version}, this release reads "
+                f"{SCHEMA_VERSION}; start with a new data directory (or move this one away)"
+            )
+        conn.executescript(_SCHEMA)
         if version is None:
-            self._writer.execute(
+            conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION).encode(),),
             )
-        elif int(version) == 2:
-            self._migrate_from_version_2()
-        elif int(version) != SCHEMA_VERSION:
-            raise StorageError(
-                f"{path} has schema version {int(version)}, this release reads "
-                f"{SCHEMA_VERSION}; start with a new data directory (or move this one away)"
-            )
 
-    def _migrate_from_version_2(self) -> None:
-        """Version 3 added ``failed_tx_index``: fill it from the chain already stored."""
+    def _upgrade(self, *, from_version: int) -> None:
+        """Bring a file of schema 2 or 3 to :data:`SCHEMA_VERSION`, in one transaction.
+
+        Version 3 added ``failed_tx_index`` (filled from the chain already stored).
+        Version 4 stores transactions in block order (``txs`` becomes a rowid table) and
+        the state tree's nodes in packs (``tree_nodes`` becomes ``tree_node_packs``).
+        Rewrites both tables: on a large chain this takes minutes and needs free disk
+        space about the size of the two tables.
+        """
+        _log.warning(
+            "upgrading %s from schema %d to %d (rewrites transactions and state-tree nodes)",
+            self.path,
+            from_version,
+            SCHEMA_VERSION,
+        )
         with self._write_lock:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
+                conn.execute("DROP INDEX txs_by_position")
+                conn.execute("ALTER TABLE txs RENAME TO txs_v3")
+                for statement in _SCHEMA.split(";"):
+                    conn.execute(statement)
                 conn.execute(
-                    "INSERT OR IGNORE INTO failed_tx_index (kind, value, height, idx) "
-                    "SELECT i.kind, i.value, i.height, i.idx FROM tx_index i "
-                    "JOIN txs t ON t.height = i.height AND t.idx = i.idx WHERE t.ok = 0"
+                    "INSERT INTO txs (hash, height, idx, ok, tx, receipt) "
+                    "SELECT hash, height, idx, ok, tx, receipt FROM txs_v3 ORDER BY height, idx"
                 )
+                conn.execute("DROP TABLE txs_v3")
+                if from_version == 2:
+                    conn.execute(
+                        "INSERT OR IGNORE INTO failed_tx_index (kind, value, height, idx) "
+                        "SELECT i.kind, i.value, i.height, i.idx FROM tx_index i "
+                        "JOIN txs t ON t.height = i.height AND t.idx = i.idx WHERE t.ok = 0"
+                    )
+                (top,) = conn.execute("SELECT MAX(id) FROM tree_nodes").fetchone()
+                step = TREE_PACK_NODES << 11  # 65,536 ids: whole packs per query
+                for low in range(0, (top or 0) + 1, step):
+                    rows = conn.execute(
+                        "SELECT id, node FROM tree_nodes WHERE id >= ? AND id < ? ORDER BY id",
+                        (low, low + step),
+                    ).fetchall()
+                    conn.executemany(
+                        "INSERT INTO tree_node_packs (pack, nodes) VALUES (?, ?)",
+                        pack_tree_nodes(rows),
+                    )
+                conn.execute("DROP TABLE tree_nodes")
                 conn.execute(
                     "UPDATE meta SET value = ? WHERE key = 'schema_version'",
                     (str(SCHEMA_VERSION).encode(),),
@@ -333,16 +467,18 @@ class BlockStore:
 
     def tree_nodes(self) -> _TreeNodes:
         """Return a reader of state-tree nodes for the calling thread."""
-        return _TreeNodes(self._reader())
+        return _TreeNodes(self._reader(), cache_limit=READER_TREE_CACHE_PACKS)
 
     def writer_tree_nodes(self) -> _TreeNodes:
         """Return the block producer's cached reader of state-tree nodes."""
         return self._writer_tree
 
     def next_tree_node_id(self) -> int:
-        """Return the id the next new state-tree node gets (the producer's view)."""
-        row = self._writer.execute("SELECT MAX(id) FROM tree_nodes").fetchone()
-        return 1 if row[0] is None else int(row[0]) + 1
+        """Return the id the next new state-tree node gets (the producer's view): the first
+        of a pack not yet written, so each block's nodes start a pack of their own (id 0
+        is the empty subtree)."""
+        row = self._writer.execute("SELECT MAX(pack) FROM tree_node_packs").fetchone()
+        return 1 if row[0] is None else (int(row[0]) + 1) << TREE_PACK_BITS
 
     def state_tree_root(self, height: int) -> TreeRoot | None:
         """Return the state tree version committed at ``height``, or None if unknown."""
@@ -507,12 +643,15 @@ class BlockStore:
         """Make a block and everything it changed durable, in one SQLite transaction.
 
         ``receipt_bytes``: the receipts' canonical JSON if the caller has it already.
+        ``tree_nodes``: the block's new state-tree nodes, numbered from
+        :meth:`next_tree_node_id`.
 
         Raises:
-            sqlite3.IntegrityError: the height or a transaction hash is already stored
-                (nothing is written).
+            sqlite3.IntegrityError: the height, a transaction hash or a tree node's pack is
+                already stored (nothing is written).
         """
         leaves = encode_receipts(receipts) if receipt_bytes is None else receipt_bytes
+        packs = pack_tree_nodes(tree_nodes)
         with self._write_lock:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
@@ -529,7 +668,7 @@ class BlockStore:
                         state_root_node,
                     ),
                 )
-                conn.executemany("INSERT INTO tree_nodes (id, node) VALUES (?, ?)", tree_nodes)
+                conn.executemany("INSERT INTO tree_node_packs (pack, nodes) VALUES (?, ?)", packs)
                 conn.executemany(
                     "INSERT INTO txs (hash, height, idx, ok, tx, receipt) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -571,4 +710,4 @@ class BlockStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            self._writer_tree.remember(tree_nodes)
+            self._writer_tree.remember(packs)
