@@ -168,3 +168,23 @@ def test_a_malformed_pack_is_a_storage_error(tmp_path: Path) -> None:
     reader._conn.execute("UPDATE tree_node_packs SET nodes = ?", (b"\x00" * 20,))
     with pytest.raises(StorageError, match="pack 0 is malformed"):
         reader.get_tree_nodes([1])
+
+
+def test_the_latest_failed_transactions_are_read_from_an_index_of_failures(
+    tmp_path: Path,
+) -> None:
+    _chain_with_a_refused_rollback(tmp_path)
+    store = BlockStore.open(tmp_path / "chain.db")
+    try:
+        assert len(store.recent_txs(0, 10)) == 4
+        statements: list[str] = []
+        store._reader().set_trace_callback(statements.append)
+        failed = store.recent_txs(0, 10, failed_only=True)
+        store._reader().set_trace_callback(None)
+        kms = [json.loads(t.tx)["body"]["args"]["event"]["odometer_km"] for t in failed]
+        assert kms == [9_000]
+        (query,) = statements  # as run, with its values
+        plan = store._reader().execute(f"EXPLAIN QUERY PLAN {query}").fetchall()
+        assert "USING INDEX txs_failed" in str(plan)
+    finally:
+        store.close()
