@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 from pathlib import Path
@@ -15,7 +14,13 @@ import uvloop
 from rich.panel import Panel
 from rich.table import Table
 
-from amchain.cli._common import console, err_console, print_json, want_json
+from amchain.cli._common import (
+    console,
+    err_console,
+    print_json,
+    tune_gc_for_a_long_running_node,
+    want_json,
+)
 
 node_app = typer.Typer(help="Run a consortium peer.", no_args_is_help=True)
 cluster_app = typer.Typer(
@@ -76,16 +81,7 @@ def node_start(
         f"API {cluster.url}, etcd {', '.join(cluster.etcd_endpoints)}",
         markup=False,
     )
-    # The cyclic garbage collector, set for a long-running peer (profiled at ~8 % of a
-    # peer's CPU with the defaults): what start-up loaded (code, the app, the node) is
-    # frozen out of every collection, and the youngest generation is collected every
-    # 20,000 allocations instead of 700, so the objects that live for a block (its
-    # transactions, receipts, tree paths) are mostly gone before a collection looks at them
-    # instead of being promoted and scanned again. Memory is reclaimed by reference counting
-    # as before; only cycles wait a little longer.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 10, 10)
+    tune_gc_for_a_long_running_node()
     # uvloop, as the embedded node (`amchain up`) uses: the peer's event loop carries the
     # API, forwarding, etcd calls and watches, and the executor hand-offs of every block.
     with contextlib.suppress(KeyboardInterrupt):

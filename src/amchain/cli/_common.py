@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
 from collections.abc import Callable
@@ -184,3 +185,18 @@ def print_submit(
         console.print(f"  event  {event.get('type')}  {attrs}", markup=False)
     for key, value in (extra or {}).items():
         console.print(f"  {key:<6} {value}", markup=False)
+
+
+def tune_gc_for_a_long_running_node() -> None:
+    """Set the cyclic garbage collector for a node or peer serving until stopped.
+
+    Profiled at ~8 % of a peer's CPU with the defaults. What start-up loaded (code, the
+    app, the node) is frozen out of every collection, and the youngest generation is
+    collected every 20,000 allocations instead of 700, so the objects that live for a block
+    (its transactions, receipts, tree paths) are mostly gone before a collection looks at
+    them instead of being promoted and scanned again. Memory is reclaimed by reference
+    counting as before; only cycles wait a little longer.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)

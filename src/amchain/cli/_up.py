@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from amchain.api import create_app
-from amchain.cli._common import console, err_console
+from amchain.cli._common import console, err_console, tune_gc_for_a_long_running_node
 from amchain.cli._common import data_dir as resolve_data_dir
 from amchain.explorer import mount_explorer
 from amchain.node import Keystore, Node, NodeConfig
@@ -161,6 +161,7 @@ def run_up(
             f"error: cannot open the chain in {directory}: {exc}", markup=False, soft_wrap=True
         )
         raise typer.Exit(1) from None
+    tune_gc_for_a_long_running_node()
     with contextlib.suppress(KeyboardInterrupt):
         uvloop.run(
             _serve(
