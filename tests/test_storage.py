@@ -134,6 +134,8 @@ def test_tree_nodes_are_stored_in_packs_of_consecutive_ids() -> None:
     packs = pack_tree_nodes(nodes)
     assert [pack for pack, _ in packs] == [1, 2]
     assert len(packs[0][1]) == 4 * (TREE_PACK_NODES + 1) + 70 + 82 + 65
+    with pytest.raises(StorageError, match="ids must ascend"):
+        pack_tree_nodes([(34, b"b" * 82), (33, b"a" * 70)])
 
 
 def test_a_database_of_an_unknown_version_is_refused_with_what_to_do(tmp_path: Path) -> None:

@@ -186,7 +186,7 @@ def pack_tree_nodes(nodes: Sequence[tuple[int, bytes]]) -> list[tuple[int, bytes
     node (a node's encoding is never empty).
 
     Raises:
-        StorageError: a node's encoding is empty.
+        StorageError: a node's encoding is empty, or the ids do not ascend.
     """
     rows: list[tuple[int, bytes]] = []
     count = len(nodes)
@@ -202,6 +202,8 @@ def pack_tree_nodes(nodes: Sequence[tuple[int, bytes]]) -> list[tuple[int, bytes
             if not data:
                 raise StorageError(f"state-tree node {node_id} is empty; it cannot be stored")
             slot = node_id & _PACK_MASK
+            if slot < next_slot:
+                raise StorageError(f"state-tree node ids must ascend (at {node_id})")
             offsets[next_slot : slot + 1] = [size] * (slot + 1 - next_slot)
             parts.append(data)
             size += len(data)
