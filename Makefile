@@ -7,7 +7,7 @@ UP_ARGS ?= --demo
 
 .PHONY: up test lint typecheck imports unit system-deps screenshots bench clean
 
-$(STAMP): pyproject.toml src/amchain/ledger/_tree_update.c
+$(STAMP): pyproject.toml src/amchain/ledger/_tree_update.c src/amchain/storage/_tree_packs.c
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "amchain needs Python >= 3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'

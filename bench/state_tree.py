@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import hashlib
-import itertools
 import json
 import os
 import platform
@@ -174,7 +173,7 @@ def measure_updates_in_memory(
             if profiler:
                 profiler.disable()
             w1, c1 = time.perf_counter(), time.process_time()
-            tree.nodes.update(result.new_nodes)
+            tree.nodes.update(result.numbered_nodes())
             tree.next_node_id, tree.root = result.next_node_id, result.root
             cpu.append((c1 - c0) / size * 1e6)
             wall.append((w1 - w0) / size * 1e6)
@@ -248,11 +247,15 @@ def load_into_sqlite(tree: MemoryTreeNodes, db_path: Path) -> None:
     with progress() as bar:
         task = bar.add_task("loading the tree into SQLite", total=len(tree.nodes))
         conn.execute("BEGIN")
-        # chunks of 65,536 ids: whole packs each
-        for _, group in itertools.groupby(sorted(tree.nodes.items()), lambda n: n[0] >> 16):
-            chunk = list(group)
+        count = len(tree.nodes)
+        assert sorted(tree.nodes) == list(range(1, count + 1)), "the tree's ids are 1, 2, ..."
+        step = 1 << 16  # ids per chunk: whole packs
+        for low in range(0, count + 1, step):
+            first = max(low, 1)
+            chunk = [tree.nodes[i] for i in range(first, min(low + step, count + 1))]
             conn.executemany(
-                "INSERT INTO tree_node_packs (pack, nodes) VALUES (?, ?)", pack_tree_nodes(chunk)
+                "INSERT INTO tree_node_packs (pack, nodes) VALUES (?, ?)",
+                pack_tree_nodes(first, chunk),
             )
             bar.advance(task, len(chunk))
         conn.execute("COMMIT")
@@ -299,7 +302,7 @@ def measure_updates_on_sqlite(
                 c0, w0 = time.process_time(), time.perf_counter()
                 result = apply(reader, root, writes, next_node_id=next_id)
                 w1, c1 = time.perf_counter(), time.process_time()
-                packs = pack_tree_nodes(result.new_nodes)
+                packs = pack_tree_nodes(result.first_node_id, result.new_nodes)
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany("INSERT INTO tree_node_packs (pack, nodes) VALUES (?, ?)", packs)
                 conn.execute("COMMIT")
@@ -311,7 +314,7 @@ def measure_updates_on_sqlite(
                     apply_wall.append((w1 - w0) / size * 1e6)
                     write_wall.append((w2 - w1) / size * 1e6)
                     write_cpu.append((c2 - c1) / size * 1e6)
-                    node_bytes += sum(len(data) for _, data in result.new_nodes)
+                    node_bytes += sum(map(len, result.new_nodes))
                 bar.advance(task)
         checkpoint(conn)
         after = file_bytes(db_path)

@@ -212,8 +212,9 @@ def test_a_batch_writing_a_key_twice_keeps_the_last_value() -> None:
 
 def test_new_nodes_are_numbered_from_next_node_id_in_order() -> None:
     result = apply_state_updates(MemoryTreeNodes(), EMPTY_TREE, VEHICLES, next_node_id=100)
-    ids = [node_id for node_id, _ in result.new_nodes]
-    assert ids == list(range(100, result.next_node_id))
+    ids = [node_id for node_id, _ in result.numbered_nodes()]
+    assert result.first_node_id == 100
+    assert ids == list(range(100, result.next_node_id)) and len(ids) == len(result.new_nodes)
     assert result.root.node_id in ids
 
 
@@ -543,7 +544,7 @@ def test_the_compiled_loop_creates_the_same_nodes_as_the_python_reference(
     root, next_id = EMPTY_TREE, 1
     for batch in batches:
         result = apply_both(nodes, root, batch, next_id)
-        nodes.update(result.new_nodes)
+        nodes.update(result.numbered_nodes())
         root, next_id = result.root, result.next_node_id
 
 
@@ -557,7 +558,7 @@ def test_the_compiled_loop_matches_the_python_reference_over_a_larger_state() ->
             for _ in range(500 if block < 6 else rng.choice([1, 2, 3, 50]))
         ]
         result = apply_both(nodes, root, batch, next_id)
-        nodes.update(result.new_nodes)
+        nodes.update(result.numbered_nodes())
         root, next_id = result.root, result.next_node_id
     assert len(nodes) > 5000
 

@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from amchain.sdk.light import LightClient
 from amchain.storage import BlockStore, StorageError
+from amchain.storage import sqlite as sqlite_storage
 from amchain.storage.sqlite import SCHEMA_VERSION, TREE_PACK_NODES, _TreeNodes, pack_tree_nodes
 from tests.support import RunningNode, start_node
 
@@ -130,12 +133,13 @@ def test_an_upgrade_that_fails_leaves_the_old_file_as_it_was(tmp_path: Path) -> 
 
 
 def test_tree_nodes_are_stored_in_packs_of_consecutive_ids() -> None:
-    nodes = [(33, b"a" * 70), (34, b"b" * 82), (40, b"c" * 65), (64, b"d" * 90)]
-    packs = pack_tree_nodes(nodes)
+    nodes = [b"a" * 70, b"b" * 82] + [b"c" * 65] * 30 + [b"d" * 90]  # ids 62 .. 94
+    packs = pack_tree_nodes(62, nodes)
     assert [pack for pack, _ in packs] == [1, 2]
-    assert len(packs[0][1]) == 4 * (TREE_PACK_NODES + 1) + 70 + 82 + 65
-    with pytest.raises(StorageError, match="ids must ascend"):
-        pack_tree_nodes([(34, b"b" * 82), (33, b"a" * 70)])
+    assert len(packs[0][1]) == 4 * (TREE_PACK_NODES + 1) + 70 + 82
+    assert len(packs[1][1]) == 4 * (TREE_PACK_NODES + 1) + 30 * 65 + 90
+    with pytest.raises(StorageError, match="node 64 is empty"):
+        pack_tree_nodes(62, [b"a", b"b", b"", b"c"])
 
 
 def test_a_database_of_an_unknown_version_is_refused_with_what_to_do(tmp_path: Path) -> None:
@@ -149,27 +153,98 @@ def test_a_database_of_an_unknown_version_is_refused_with_what_to_do(tmp_path: P
         BlockStore.open(db)
 
 
-def _packed_reader(tmp_path: Path, nodes: list[tuple[int, bytes]], cache_limit: int) -> Any:
+def _packed_reader(
+    tmp_path: Path, nodes: list[tuple[int, bytes]], read_packs: int, written_packs: int = 0
+) -> Any:
+    """A reader of ``nodes`` (``(id, node)`` pairs with consecutive ids)."""
     conn = sqlite3.connect(tmp_path / "packs.db", isolation_level=None)
     conn.execute("CREATE TABLE tree_node_packs (pack INTEGER PRIMARY KEY, nodes BLOB NOT NULL)")
-    conn.executemany("INSERT INTO tree_node_packs VALUES (?, ?)", pack_tree_nodes(nodes))
-    return _TreeNodes(conn, cache_limit=cache_limit)
+    packs = pack_tree_nodes(nodes[0][0], [node for _, node in nodes])
+    conn.executemany("INSERT INTO tree_node_packs VALUES (?, ?)", packs)
+    return _TreeNodes(conn, written_packs, read_packs)
 
 
 def test_a_full_pack_cache_still_returns_every_node_asked_for(tmp_path: Path) -> None:
     nodes = [(i, bytes([i % 256]) * 70) for i in range(1, 200)]  # seven packs
-    reader = _packed_reader(tmp_path, nodes, cache_limit=3)
+    reader = _packed_reader(tmp_path, nodes, read_packs=3)
     assert reader.get_tree_nodes([1, 40]) == {1: nodes[0][1], 40: nodes[39][1]}
-    # two packs cached; asking for five more clears the cache, and the first two come back
+    # two packs cached; asking for five more makes room, and the first two come back
     wanted = [1, 40, 70, 100, 130, 160, 199, 500]
     assert reader.get_tree_nodes(wanted) == {i: nodes[i - 1][1] for i in wanted if i < 200}
 
 
+def test_packs_written_stay_cached_while_packs_read_come_and_go(tmp_path: Path) -> None:
+    nodes = [(i, bytes([i % 256]) * 70) for i in range(1, 200)]  # packs 0 .. 6, stored
+    reader = _packed_reader(tmp_path, nodes, read_packs=2, written_packs=2)
+    written = [bytes([i % 256]) * 60 for i in range(224, 288)]
+    reader.remember(pack_tree_nodes(224, written))  # packs 7 and 8, only in the cache
+    reader.get_tree_nodes([1, 40, 70])  # packs 0, 1, 2: more than the read cache holds
+    reader.get_tree_nodes([100])  # pack 3: the oldest reads go
+    assert list(reader._read) == [3] and list(reader._written) == [7, 8]
+    assert reader.get_tree_nodes([224, 287, 1]) == {
+        224: written[0],
+        287: written[-1],
+        1: nodes[0][1],
+    }
+
+
 def test_a_malformed_pack_is_a_storage_error(tmp_path: Path) -> None:
-    reader = _packed_reader(tmp_path, [(1, b"x" * 70)], cache_limit=8)
+    reader = _packed_reader(tmp_path, [(1, b"x" * 70)], read_packs=8)
     reader._conn.execute("UPDATE tree_node_packs SET nodes = ?", (b"\x00" * 20,))
     with pytest.raises(StorageError, match="pack 0 is malformed"):
         reader.get_tree_nodes([1])
+
+
+def test_the_compiled_pack_lookup_was_built() -> None:
+    assert sqlite_storage.COMPILED_PACK_READER, (
+        "amchain.storage._tree_packs was not built: install a C compiler (Debian: gcc), "
+        "then `.venv/bin/pip install -e .` again"
+    )
+
+
+def _find_both(packs: dict[int, bytes], ids: list[int]) -> Any:
+    """Look ``ids`` up with the compiled lookup and the Python reference; return what both
+    found, or the error both raised."""
+    outcomes = []
+    for find in (sqlite_storage._find_packed_nodes, sqlite_storage._find_packed_nodes_in_python):
+        try:
+            outcomes.append(find(packs, ids))
+        except StorageError as error:
+            outcomes.append(str(error))
+    assert outcomes[0] == outcomes[1]
+    return outcomes[0]
+
+
+@settings(deadline=None)
+@given(
+    st.integers(0, 100),
+    st.lists(st.binary(min_size=1, max_size=40), min_size=1, max_size=80),
+    st.lists(st.integers(0, 200), max_size=60),
+    st.lists(st.tuples(st.integers(0, 2), st.integers(0, 200), st.integers(0, 255)), max_size=3),
+)
+def test_the_compiled_pack_lookup_finds_what_the_python_reference_finds(
+    first_id: int,
+    nodes: list[bytes],
+    ids: list[int],
+    damage: list[tuple[int, int, int]],
+) -> None:
+    packs = dict(pack_tree_nodes(first_id, nodes))
+    for which, offset, byte in damage:  # some packs damaged: both must refuse them alike
+        pack = sorted(packs)[which % len(packs)]
+        data = bytearray(packs[pack])
+        if offset < len(data):
+            data[offset] = byte
+        packs[pack] = bytes(data[: len(data) - offset // 8])
+    outcome = _find_both(packs, ids)
+    if not damage:
+        found, absent = outcome
+        by_id = {first_id + i: node for i, node in enumerate(nodes)}
+        assert found == {i: by_id[i] for i in ids if i in by_id}
+        assert absent == [i for i in ids if i >> 5 not in packs]
+
+
+def test_the_pack_lookups_refuse_a_pack_shorter_than_its_header() -> None:
+    assert _find_both({0: b"\x00" * 20}, [1]) == "state-tree pack 0 is malformed (20 bytes)"
 
 
 def test_the_latest_failed_transactions_are_read_from_an_index_of_failures(

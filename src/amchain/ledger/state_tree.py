@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -96,11 +97,25 @@ EMPTY_TREE = TreeRoot(EMPTY_SUBTREE, EMPTY_NODE_ID)
 
 
 class TreeUpdate(msgspec.Struct, frozen=True):
-    """The result of applying one batch: the new root and the nodes to store."""
+    """The result of applying one batch: the new root and the nodes to store.
+
+    The new nodes' ids are consecutive: ``new_nodes[i]`` has id ``first_node_id + i``.
+    (A block creates ~12,000 nodes at a million keys; an ``(id, node)`` pair for each cost
+    the block producer ~3 us per written key.)
+    """
 
     root: TreeRoot
-    new_nodes: list[tuple[int, bytes]]
-    next_node_id: int
+    first_node_id: int
+    new_nodes: list[bytes]
+
+    @property
+    def next_node_id(self) -> int:
+        """The id the next batch's first new node gets."""
+        return self.first_node_id + len(self.new_nodes)
+
+    def numbered_nodes(self) -> Iterator[tuple[int, bytes]]:
+        """Return the new nodes as ``(id, encoding)`` pairs."""
+        return zip(itertools.count(self.first_node_id), self.new_nodes)
 
 
 class StateProof(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -256,13 +271,6 @@ def _sorted_writes(
         by_path[_sha256(key.encode()).digest()] = value
     paths = sorted(by_path)
     return paths, [by_path[p] for p in paths]
-
-
-def _tree_update(new_hash: bytes, new_id: int, new_nodes: list[bytes], first_id: int) -> TreeUpdate:
-    end = first_id + len(new_nodes)
-    return TreeUpdate(
-        TreeRoot(new_hash, new_id), list(zip(range(first_id, end), new_nodes, strict=True)), end
-    )
 
 
 def _split(paths: list[int], lo: int, hi: int, depth: int) -> int:
@@ -518,11 +526,11 @@ def apply_state_updates(
         return apply_state_updates_in_python(nodes, root, updates, next_node_id=next_node_id)
     paths, values = _sorted_writes(updates)
     if not paths:
-        return TreeUpdate(root, [], next_node_id)
+        return TreeUpdate(root, next_node_id, [])
     new_hash, new_id, new_nodes = _apply_sorted_updates(
         paths, values, root.hash, root.node_id, nodes.get_tree_nodes, next_node_id, StateTreeError
     )
-    return _tree_update(new_hash, new_id, new_nodes, next_node_id)
+    return TreeUpdate(TreeRoot(new_hash, new_id), next_node_id, new_nodes)
 
 
 def apply_state_updates_in_python(
@@ -540,12 +548,12 @@ def apply_state_updates_in_python(
     """
     batch = _Batch(updates, next_node_id)
     if not batch.paths:
-        return TreeUpdate(root, [], next_node_id)
+        return TreeUpdate(root, next_node_id, [])
     _walk_down(batch, nodes, root)
     tree = (root.hash, root.node_id, 1 if root.node_id in batch.leaves else 0)
     update = _update_path if len(batch.paths) == 1 else _update
     new_hash, new_id, _ = update(batch, tree, 0, 0, len(batch.paths))
-    return _tree_update(new_hash, new_id, batch.new_nodes, next_node_id)
+    return TreeUpdate(TreeRoot(new_hash, new_id), next_node_id, batch.new_nodes)
 
 
 # -- proofs ----------------------------------------------------------------------------------
@@ -705,7 +713,7 @@ class MemoryTreeNodes:
     def apply(self, updates: Iterable[tuple[str, bytes | None]]) -> TreeRoot:
         """Apply a batch and keep its nodes; return the new root."""
         result = apply_state_updates(self, self.root, updates, next_node_id=self.next_node_id)
-        self.nodes.update(result.new_nodes)
+        self.nodes.update(result.numbered_nodes())
         self.next_node_id = result.next_node_id
         self.root = result.root
         return result.root

@@ -21,11 +21,12 @@ rebuilt by one write) are read together. Files of schema 2 and 3 are upgraded on
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sqlite3
 import struct
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from amchain.ledger import (
     SignedCommit,
     Transaction,
     TreeRoot,
+    TreeUpdate,
     encode_receipts,
 )
 
@@ -45,8 +47,11 @@ SCHEMA_VERSION = 4
 _MAX_SQL_VARIABLES = 900
 TREE_PACK_BITS = 5
 TREE_PACK_NODES = 1 << TREE_PACK_BITS  # node ids per pack: pack p holds ids 32p .. 32p + 31
-WRITER_TREE_CACHE_PACKS = 20_000  # about 60 MB at ~3 kB a pack
-READER_TREE_CACHE_PACKS = 256  # one API request's reader (a proof reads ~20 levels)
+# Packs kept by the block producer's reader: the last ~40 blocks' written (at ~3.6 kB a
+# pack, ~58 MB) and 4,000 read (~14 MB); the same 20,000 packs as one cache held before.
+# An API request's reader only reads (a proof's path is ~20 levels).
+WRITER_TREE_CACHE_PACKS = (16_000, 4_000)  # (written, read)
+READER_TREE_CACHE_PACKS = (0, 256)
 WRITER_CACHE_KIB = 64 * 1024
 WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is cut back to after a checkpoint
 CHECKPOINT_PAUSE_S = 0.5  # the background checkpointer's rest between two copies
@@ -173,9 +178,9 @@ _PACK_SLOT = struct.Struct("<II")
 _PACK_MASK = TREE_PACK_NODES - 1
 
 
-def pack_tree_nodes(nodes: Sequence[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
-    """Return the ``(pack, bytes)`` rows that store ``nodes`` (``(id, encoding)`` pairs in
-    ascending id order, as :func:`amchain.ledger.apply_state_updates` returns them).
+def pack_tree_nodes(first_id: int, nodes: Sequence[bytes]) -> list[tuple[int, bytes]]:
+    """Return the ``(pack, bytes)`` rows that store ``nodes``, whose ids are ``first_id``,
+    ``first_id + 1``, ... (as :class:`amchain.ledger.TreeUpdate` holds a block's new nodes).
 
     A pack holds the nodes whose ids share ``id >> TREE_PACK_BITS``::
 
@@ -186,63 +191,127 @@ def pack_tree_nodes(nodes: Sequence[tuple[int, bytes]]) -> list[tuple[int, bytes
     node (a node's encoding is never empty).
 
     Raises:
-        StorageError: a node's encoding is empty, or the ids do not ascend.
+        StorageError: a node's encoding is empty.
     """
     rows: list[tuple[int, bytes]] = []
-    count = len(nodes)
-    at = 0
+    at, count = 0, len(nodes)
     while at < count:
-        pack = nodes[at][0] >> TREE_PACK_BITS
-        offsets = [0] * (TREE_PACK_NODES + 1)
-        parts: list[bytes] = []
-        size = 0
-        next_slot = 0
-        while at < count and nodes[at][0] >> TREE_PACK_BITS == pack:
-            node_id, data = nodes[at]
-            if not data:
-                raise StorageError(f"state-tree node {node_id} is empty; it cannot be stored")
-            slot = node_id & _PACK_MASK
-            if slot < next_slot:
-                raise StorageError(f"state-tree node ids must ascend (at {node_id})")
-            offsets[next_slot : slot + 1] = [size] * (slot + 1 - next_slot)
-            parts.append(data)
-            size += len(data)
-            next_slot = slot + 1
-            at += 1
-        offsets[next_slot:] = [size] * (TREE_PACK_NODES + 1 - next_slot)
-        rows.append((pack, _PACK_HEADER.pack(*offsets) + b"".join(parts)))
+        node_id = first_id + at
+        slot = node_id & _PACK_MASK
+        take = min(TREE_PACK_NODES - slot, count - at)
+        slots = [b""] * slot
+        slots += nodes[at : at + take]
+        if not all(slots[slot:]):
+            empty = first_id + at + slots[slot:].index(b"")
+            raise StorageError(f"state-tree node {empty} is empty; it cannot be stored")
+        rows.append((node_id >> TREE_PACK_BITS, _encode_pack(slots)))
+        at += take
     return rows
 
 
-def _node_in_pack(pack: int, data: bytes, slot: int) -> bytes | None:
-    """The node in ``slot`` of a stored pack, or None if the slot is empty.
+def _pack_stored_nodes(nodes: Iterable[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    """:func:`pack_tree_nodes` for ``(id, encoding)`` pairs in ascending id order, with
+    gaps allowed (the upgrade from schema 3, whose nodes were stored one per row).
 
     Raises:
-        StorageError: the pack is malformed.
+        StorageError: a node's encoding is empty.
     """
-    payload = len(data) - _PACK_HEADER.size
-    start, end = _PACK_SLOT.unpack_from(data, 4 * slot) if payload >= 0 else (1, 0)
-    if start == end:
+    rows: list[tuple[int, bytes]] = []
+    for pack, group in itertools.groupby(nodes, lambda node: node[0] >> TREE_PACK_BITS):
+        slots = [b""] * TREE_PACK_NODES
+        for node_id, data in group:
+            if not data:
+                raise StorageError(f"state-tree node {node_id} is empty; it cannot be stored")
+            slots[node_id & _PACK_MASK] = data
+        rows.append((pack, _encode_pack(slots)))
+    return rows
+
+
+def _encode_pack(slots: list[bytes]) -> bytes:
+    """Return the pack whose slot ``s`` holds ``slots[s]`` (``b""`` and slots past the
+    list's end: no node)."""
+    offsets = list(itertools.accumulate(map(len, slots), initial=0))
+    offsets += [offsets[-1]] * (TREE_PACK_NODES + 1 - len(offsets))
+    return _PACK_HEADER.pack(*offsets) + b"".join(slots)
+
+
+def _find_packed_nodes_in_python(
+    packs: dict[int, bytes], node_ids: Sequence[int]
+) -> tuple[dict[int, bytes], list[int]]:
+    """Return the nodes with these ids found in ``packs`` (ids whose slot is empty are left
+    out) and the ids whose pack is not in ``packs``: the reference the compiled
+    ``_tree_packs.find_packed_nodes`` follows, and what runs where it could not be built.
+
+    Raises:
+        StorageError: a pack holding one of them is malformed.
+    """
+    found: dict[int, bytes] = {}
+    absent: list[int] = []
+    header = _PACK_HEADER.size
+    for node_id in node_ids:
+        pack = node_id >> TREE_PACK_BITS
+        data = packs.get(pack)
+        if data is None:
+            absent.append(node_id)
+            continue
+        payload = len(data) - header
+        start, end = (1, 0)  # a pack shorter than its header: malformed
+        if payload >= 0:
+            start, end = _PACK_SLOT.unpack_from(data, 4 * (node_id & _PACK_MASK))
+        if start == end:
+            continue
+        if not start < end <= payload:
+            raise StorageError(f"state-tree pack {pack} is malformed ({len(data)} bytes)")
+        found[node_id] = data[header + start : header + end]
+    return found, absent
+
+
+def _load_compiled_find() -> Callable[..., tuple[dict[int, bytes], list[int]]] | None:
+    """The node lookup compiled at install (it needs a C compiler)."""
+    try:
+        from amchain.storage._tree_packs import find_packed_nodes
+    except ImportError:  # pragma: no cover - the pure-Python lookup does the same work
         return None
-    if not start < end <= payload:
-        raise StorageError(f"state-tree pack {pack} is malformed ({len(data)} bytes)")
-    return data[_PACK_HEADER.size + start : _PACK_HEADER.size + end]
+    return find_packed_nodes
+
+
+_compiled_find = _load_compiled_find()
+COMPILED_PACK_READER = _compiled_find is not None
+"""Whether the readers of state-tree packs run the compiled lookup."""
+
+
+def _find_packed_nodes(
+    packs: dict[int, bytes], node_ids: Sequence[int]
+) -> tuple[dict[int, bytes], list[int]]:
+    if _compiled_find is None:
+        return _find_packed_nodes_in_python(packs, node_ids)
+    return _compiled_find(packs, node_ids, TREE_PACK_BITS, StorageError)
 
 
 class _TreeNodes:
     """State-tree nodes read through one connection (a :class:`amchain.ledger.TreeNodeReader`).
 
-    Packs never change once written, so the reader keeps the ones it has read in a bounded
-    cache: the producer's (large) keeps the tree's upper levels from one block to the next;
-    an API request's (small) reads a proof's path in a few packs, not one query per level.
+    Packs never change once written, so the reader keeps them in two bounded caches, each
+    first in, first out (when one is full its older half goes):
+
+    - the packs the block producer wrote (:meth:`remember`): the last blocks' packs hold the
+      latest version of the top of the tree, which every block reads again;
+    - the packs read from the database: mostly the old, deep parts of single paths, rarely
+      wanted again soon. Kept apart so they do not push the first kind out (a block reads
+      ~8 times as many packs as it writes).
+
+    An API request's reader has only the second: it reads a proof's path in a few packs,
+    not one query per level.
     """
 
-    __slots__ = ("_cache", "_cache_limit", "_conn")
+    __slots__ = ("_conn", "_read", "_read_limit", "_written", "_written_limit")
 
-    def __init__(self, conn: sqlite3.Connection, cache_limit: int) -> None:
+    def __init__(self, conn: sqlite3.Connection, written_packs: int, read_packs: int) -> None:
         self._conn = conn
-        self._cache: dict[int, bytes] = {}
-        self._cache_limit = cache_limit
+        self._written: dict[int, bytes] = {}
+        self._written_limit = written_packs
+        self._read: dict[int, bytes] = {}
+        self._read_limit = read_packs
 
     def get_tree_nodes(self, node_ids: Sequence[int]) -> dict[int, bytes]:
         """Return the encoded nodes with these ids (ids that do not exist are left out).
@@ -250,36 +319,36 @@ class _TreeNodes:
         Raises:
             StorageError: a pack holding one of them is malformed.
         """
-        cache = self._cache
-        packs = dict.fromkeys(i >> TREE_PACK_BITS for i in node_ids)
-        missing = [p for p in packs if p not in cache]
-        if missing:
-            if len(cache) + len(missing) > self._cache_limit:
-                cache.clear()
-                missing = list(packs)
+        found, absent = _find_packed_nodes(self._written, node_ids)
+        if absent:
+            more, absent = _find_packed_nodes(self._read, absent)
+            found.update(more)
+        if absent:
+            missing = list(dict.fromkeys(i >> TREE_PACK_BITS for i in absent))
+            _make_room(self._read, self._read_limit, len(missing))
             for start in range(0, len(missing), _MAX_SQL_VARIABLES):
                 chunk = missing[start : start + _MAX_SQL_VARIABLES]
                 marks = ",".join("?" * len(chunk))
-                cache.update(
+                self._read.update(
                     self._conn.execute(
                         f"SELECT pack, nodes FROM tree_node_packs WHERE pack IN ({marks})", chunk
                     ).fetchall()
                 )
-        found: dict[int, bytes] = {}
-        for node_id in node_ids:
-            pack = node_id >> TREE_PACK_BITS
-            data = cache.get(pack)
-            if data is not None:
-                node = _node_in_pack(pack, data, node_id & _PACK_MASK)
-                if node is not None:
-                    found[node_id] = node
+            found.update(_find_packed_nodes(self._read, absent)[0])
         return found
 
     def remember(self, packs: list[tuple[int, bytes]]) -> None:
         """Keep packs just written (the next block's paths start from them)."""
-        if len(self._cache) + len(packs) > self._cache_limit:
-            self._cache.clear()
-        self._cache.update(packs)
+        _make_room(self._written, self._written_limit, len(packs))
+        self._written.update(packs)
+
+
+def _make_room(cache: dict[int, bytes], limit: int, incoming: int) -> None:
+    """If ``incoming`` more packs would overfill ``cache``, drop its oldest packs so that
+    it is half full with them."""
+    if len(cache) + incoming > limit:
+        for pack in list(itertools.islice(cache, len(cache) + incoming - limit // 2)):
+            del cache[pack]
 
 
 class _Checkpointer:
@@ -349,7 +418,7 @@ class BlockStore:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
-        self._writer_tree = _TreeNodes(self._writer, cache_limit=WRITER_TREE_CACHE_PACKS)
+        self._writer_tree = _TreeNodes(self._writer, *WRITER_TREE_CACHE_PACKS)
         try:
             self._open_schema()
         except BaseException:
@@ -424,7 +493,7 @@ class BlockStore:
                     ).fetchall()
                     conn.executemany(
                         "INSERT INTO tree_node_packs (pack, nodes) VALUES (?, ?)",
-                        pack_tree_nodes(rows),
+                        _pack_stored_nodes(rows),
                     )
                 conn.execute("DROP TABLE tree_nodes")
                 conn.execute(
@@ -471,7 +540,7 @@ class BlockStore:
 
     def tree_nodes(self) -> _TreeNodes:
         """Return a reader of state-tree nodes for the calling thread."""
-        return _TreeNodes(self._reader(), cache_limit=READER_TREE_CACHE_PACKS)
+        return _TreeNodes(self._reader(), *READER_TREE_CACHE_PACKS)
 
     def writer_tree_nodes(self) -> _TreeNodes:
         """Return the block producer's cached reader of state-tree nodes."""
@@ -642,8 +711,7 @@ class BlockStore:
         txs: list[Transaction],
         receipts: list[Receipt],
         write_set: list[tuple[str, bytes | None]],
-        tree_nodes: list[tuple[int, bytes]],
-        state_root_node: int,
+        tree: TreeUpdate,
         index: list[tuple[str, str, int]],
         meta: dict[str, bytes] | None = None,
         receipt_bytes: list[bytes] | None = None,
@@ -651,15 +719,16 @@ class BlockStore:
         """Make a block and everything it changed durable, in one SQLite transaction.
 
         ``receipt_bytes``: the receipts' canonical JSON if the caller has it already.
-        ``tree_nodes``: the block's new state-tree nodes, numbered from
+        ``tree``: the block's state-tree update, its new nodes numbered from
         :meth:`next_tree_node_id`.
 
         Raises:
             sqlite3.IntegrityError: the height, a transaction hash or a tree node's pack is
                 already stored (nothing is written).
+            StorageError: a new state-tree node's encoding is empty (nothing is written).
         """
         leaves = encode_receipts(receipts) if receipt_bytes is None else receipt_bytes
-        packs = pack_tree_nodes(tree_nodes)
+        packs = pack_tree_nodes(tree.first_node_id, tree.new_nodes)
         with self._write_lock:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
@@ -673,7 +742,7 @@ class BlockStore:
                         encode_canonical(header),
                         encode_canonical(commit),
                         len(txs),
-                        state_root_node,
+                        tree.root.node_id,
                     ),
                 )
                 conn.executemany("INSERT INTO tree_node_packs (pack, nodes) VALUES (?, ?)", packs)
