@@ -240,7 +240,7 @@ def test_the_compiled_pack_lookup_finds_what_the_python_reference_finds(
         found, absent = outcome
         by_id = {first_id + i: node for i, node in enumerate(nodes)}
         assert found == {i: by_id[i] for i in ids if i in by_id}
-        assert absent == [i for i in ids if i >> 5 not in packs]
+        assert absent == [i for i in ids if i // TREE_PACK_NODES not in packs]
 
 
 def test_the_pack_lookups_refuse_a_pack_shorter_than_its_header() -> None:
