@@ -198,14 +198,12 @@ def pack_tree_nodes(first_id: int, nodes: Sequence[bytes]) -> list[tuple[int, by
     while at < count:
         node_id = first_id + at
         slot = node_id & _PACK_MASK
-        take = min(TREE_PACK_NODES - slot, count - at)
-        slots = [b""] * slot
-        slots += nodes[at : at + take]
-        if not all(slots[slot:]):
-            empty = first_id + at + slots[slot:].index(b"")
+        chunk = list(nodes[at : at + TREE_PACK_NODES - slot])
+        if not all(chunk):
+            empty = node_id + chunk.index(b"")
             raise StorageError(f"state-tree node {empty} is empty; it cannot be stored")
-        rows.append((node_id >> TREE_PACK_BITS, _encode_pack(slots)))
-        at += take
+        rows.append((node_id >> TREE_PACK_BITS, _encode_pack([b""] * slot + chunk)))
+        at += len(chunk)
     return rows
 
 
