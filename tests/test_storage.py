@@ -1,5 +1,5 @@
-"""The node's SQLite file: refusals indexed on their own, state-tree nodes in packs, and
-upgrades of older files."""
+"""The node's SQLite file: refusals indexed on their own, state-tree nodes in packs, upgrades
+of older files, and block batches."""
 
 from __future__ import annotations
 
@@ -14,6 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from amchain.crypto import KeyPair
+from amchain.ledger import (
+    EMPTY_TREE,
+    CommitRecord,
+    apply_state_updates,
+    compute_block_hash,
+    make_block_header,
+    sign_commit_record,
+)
 from amchain.sdk.light import LightClient
 from amchain.storage import BlockStore, StorageError
 from amchain.storage import sqlite as sqlite_storage
@@ -263,5 +272,127 @@ def test_the_latest_failed_transactions_are_read_from_an_index_of_failures(
         (query,) = statements  # as run, with its values
         plan = store._reader().execute(f"EXPLAIN QUERY PLAN {query}").fetchall()
         assert "USING INDEX txs_failed" in str(plan)
+    finally:
+        store.close()
+
+
+# -- block batches (a peer applying a backlog) ------------------------------------------------
+
+_KEY = KeyPair.generate()
+
+
+class _Chain:
+    """Empty blocks, each writing one state key, committed straight to a store."""
+
+    def __init__(self, store: BlockStore) -> None:
+        self.store = store
+        self.height = -1
+        self.hash = "00" * 32
+        self.root = EMPTY_TREE
+
+    def commit(self, *, reuse_pack_of: int | None = None) -> None:
+        """Commit the next block (``reuse_pack_of``: with a tree pack id that is taken,
+        which fails the block's write)."""
+        height = self.height + 1
+        header = make_block_header(
+            chain_id="test-chain",
+            height=height,
+            prev_hash=self.hash,
+            time_ms=1_000 + height,
+            txs=[],
+            proposer=_KEY.public_key,
+        )
+        block_hash = compute_block_hash(header)
+        write_set: list[tuple[str, bytes | None]] = [(f"k/{height}", b"v")]
+        next_id = self.store.next_tree_node_id()
+        if reuse_pack_of is not None:
+            next_id = reuse_pack_of * TREE_PACK_NODES
+        tree = apply_state_updates(
+            self.store.writer_tree_nodes(), self.root, write_set, next_node_id=next_id
+        )
+        record = CommitRecord(
+            chain_id="test-chain",
+            height=height,
+            block_hash=block_hash.hex(),
+            state_root=tree.root.hash.hex(),
+            receipts_root="00" * 32,
+        )
+        self.store.commit_block(
+            header=header,
+            block_hash=block_hash,
+            commit=sign_commit_record(record, _KEY),
+            txs=[],
+            receipts=[],
+            write_set=write_set,
+            tree=tree,
+            index=[],
+        )
+        self.height, self.hash, self.root = height, block_hash.hex(), tree.root
+
+
+def _heights_seen_by_another_connection(db: Path) -> int:
+    with closing(sqlite3.connect(db)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM blocks").fetchone()[0])
+
+
+def test_a_block_batch_is_invisible_to_readers_until_it_ends_then_whole(tmp_path: Path) -> None:
+    store = BlockStore.open(tmp_path / "chain.db")
+    chain = _Chain(store)
+    try:
+        chain.commit()
+        with store.block_batch():
+            for _ in range(3):
+                chain.commit()  # each block reads the state tree the one before it wrote
+            assert _heights_seen_by_another_connection(store.path) == 1
+        assert _heights_seen_by_another_connection(store.path) == 4
+        assert store.state_tree_root(3) == chain.root
+        assert store.latest_height() == 3
+    finally:
+        store.close()
+
+
+def test_a_block_that_fails_in_a_batch_rolls_the_whole_batch_back(tmp_path: Path) -> None:
+    store = BlockStore.open(tmp_path / "chain.db")
+    chain = _Chain(store)
+    try:
+        chain.commit()
+        durable = (chain.height, chain.hash, chain.root)
+        with pytest.raises(sqlite3.IntegrityError), store.block_batch():
+            chain.commit()
+            chain.commit(reuse_pack_of=1)  # block 1's pack again: refused halfway
+        assert _heights_seen_by_another_connection(store.path) == 1  # genesis only
+        assert store.latest_height() == 0
+        # The packs of the rolled-back block are not served from the writer's cache.
+        assert store.writer_tree_nodes().get_tree_nodes([TREE_PACK_NODES]) == {}
+        chain.height, chain.hash, chain.root = durable
+        chain.commit()  # the store takes block 1 again, as a restarted peer would write it
+        assert store.state_tree_root(1) == chain.root
+    finally:
+        store.close()
+
+
+def test_a_batch_whose_failed_block_was_caught_still_commits_nothing(tmp_path: Path) -> None:
+    store = BlockStore.open(tmp_path / "chain.db")
+    chain = _Chain(store)
+    try:
+        chain.commit()
+        with pytest.raises(StorageError, match="failed to be written"), store.block_batch():
+            chain.commit()
+            with pytest.raises(sqlite3.IntegrityError):
+                chain.commit(reuse_pack_of=1)
+        assert store.latest_height() == 0
+    finally:
+        store.close()
+
+
+def test_block_batches_do_not_nest(tmp_path: Path) -> None:
+    store = BlockStore.open(tmp_path / "chain.db")
+    try:
+        with (
+            store.block_batch(),
+            pytest.raises(RuntimeError, match="already open"),
+            store.block_batch(),
+        ):
+            pass
     finally:
         store.close()

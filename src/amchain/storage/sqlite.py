@@ -5,7 +5,8 @@ transactions and receipts, its state writes, the new state-tree nodes (the block
 of the authenticated tree, see :mod:`amchain.ledger.state_tree`), its index rows and the new
 chain head become durable together or not at all. A ``kill -9`` at any instant leaves either
 the previous head or the new one, never half a block, and nothing acknowledged as committed
-is lost.
+is lost. A peer catching up on a backlog may write several blocks in one transaction
+(:meth:`BlockStore.block_batch`): all of them or none.
 
 One writer connection (used by the block producer only) and one read connection per
 thread; WAL lets readers see the last committed block while the writer works.
@@ -21,6 +22,7 @@ rebuilt by one write) are read together. Files of schema 2 and 3 are upgraded on
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import sqlite3
@@ -340,6 +342,11 @@ class _TreeNodes:
         _make_room(self._written, self._written_limit, len(packs))
         self._written.update(packs)
 
+    def forget_written(self) -> None:
+        """Drop the packs kept by :meth:`remember` (a block batch holding some of them was
+        rolled back, and their ids will be written again with other nodes)."""
+        self._written.clear()
+
 
 def _make_room(cache: dict[int, bytes], limit: int, incoming: int) -> None:
     """If ``incoming`` more packs would overfill ``cache``, drop its oldest packs so that
@@ -412,7 +419,10 @@ class BlockStore:
         # The block producer's page cache: 64 MiB instead of SQLite's 2 MiB, so index and
         # table pages touched by every block stay in memory as the chain grows.
         self._writer.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
-        self._write_lock = threading.Lock()
+        # Re-entrant: a block batch holds it while its blocks are written.
+        self._write_lock = threading.RLock()
+        self._in_batch = False
+        self._batch_broken = False  # a block of the open batch failed halfway
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -714,7 +724,8 @@ class BlockStore:
         meta: dict[str, bytes] | None = None,
         receipt_bytes: list[bytes] | None = None,
     ) -> None:
-        """Make a block and everything it changed durable, in one SQLite transaction.
+        """Make a block and everything it changed durable, in one SQLite transaction (inside
+        :meth:`block_batch`, in the batch's transaction: durable when the batch ends).
 
         ``receipt_bytes``: the receipts' canonical JSON if the caller has it already.
         ``tree``: the block's state-tree update, its new nodes numbered from
@@ -722,14 +733,16 @@ class BlockStore:
 
         Raises:
             sqlite3.IntegrityError: the height, a transaction hash or a tree node's pack is
-                already stored (nothing is written).
+                already stored (nothing is written; in a batch, nothing of the batch).
             StorageError: a new state-tree node's encoding is empty (nothing is written).
         """
         leaves = encode_receipts(receipts) if receipt_bytes is None else receipt_bytes
         packs = pack_tree_nodes(tree.first_node_id, tree.new_nodes)
         with self._write_lock:
             conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
+            batched = self._in_batch
+            if not batched:
+                conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute(
                     "INSERT INTO blocks (height, hash, header, commit_record, tx_count, "
@@ -779,10 +792,55 @@ class BlockStore:
                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                         (key, value),
                     )
-                conn.execute("COMMIT")
-                if self._checkpointer is not None:
-                    self._checkpointer.poke()
+                if not batched:
+                    conn.execute("COMMIT")
+                    if self._checkpointer is not None:
+                        self._checkpointer.poke()
             except BaseException:
-                conn.execute("ROLLBACK")
+                if batched:
+                    # Half a block is written: the batch can only be rolled back. (A
+                    # savepoint per block would undo it alone, but costs a copy of every
+                    # page the batch's earlier blocks dirtied.)
+                    self._batch_broken = True
+                else:
+                    conn.execute("ROLLBACK")
                 raise
             self._writer_tree.remember(packs)
+
+    @contextlib.contextmanager
+    def block_batch(self) -> Iterator[None]:
+        """Commit the blocks written inside the ``with`` together: all of them or none.
+
+        For a peer applying a backlog: one COMMIT (one fsync, one WAL copy of each page
+        that several blocks touch) for the whole batch instead of one per block. Until the
+        ``with`` ends the batch's blocks are neither durable nor visible to other
+        connections (the writer's own reads see them), so the caller acknowledges none of
+        them before. An exception inside the ``with``, or a :meth:`commit_block` that failed
+        inside it, rolls the whole batch back. Batches do not nest.
+
+        Raises:
+            StorageError: a block in the batch failed to be written and the exception was
+                not let through; nothing in the batch was written.
+            sqlite3.Error: the COMMIT failed; nothing in the batch was written.
+            RuntimeError: a batch is already open.
+        """
+        with self._write_lock:
+            if self._in_batch:
+                raise RuntimeError("a block batch is already open")
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            self._in_batch, self._batch_broken = True, False
+            try:
+                yield
+                if self._batch_broken:
+                    raise StorageError("a block of the batch failed to be written")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                self._writer_tree.forget_written()
+                raise
+            finally:
+                self._in_batch = False
+            if self._checkpointer is not None:
+                self._checkpointer.poke()
