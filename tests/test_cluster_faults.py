@@ -22,7 +22,13 @@ import msgspec
 import pytest
 
 from amchain.codec import encode_canonical
-from amchain.consensus.etcd import ClusterKeys, decode_block, encode_block, unpack_block_value
+from amchain.consensus.etcd import (
+    BLOCKS_PER_WRITE,
+    ClusterKeys,
+    decode_block,
+    encode_block,
+    unpack_block_value,
+)
 from amchain.ledger import make_block_header
 from amchain.node import Keystore
 from amchain.node.localnet import LocalCluster, alive
@@ -222,7 +228,8 @@ def test_a_peer_stopped_past_etcd_history_catches_up_from_other_peers(cluster):
                 {"key": b64(keys.blocks), "range_end": b64(keys.prefix + b"blocks0"), "limit": 1},
             )
             first = keys.height_of(base64.b64decode(answer["kvs"][0]["key"]))
-            return first > stopped_at + 10  # beyond what it may hold in memory (8 blocks)
+            # Beyond what it may hold in memory (one write of blocks and as many prepared).
+            return first > stopped_at + 2 * BLOCKS_PER_WRITE + 2
 
         try:
             wait_until("etcd to drop the blocks the stopped peer needs", history_gone, 180, 0.5)
@@ -233,6 +240,8 @@ def test_a_peer_stopped_past_etcd_history_catches_up_from_other_peers(cluster):
             lambda: status(victim)["blocks_fetched"] > 0,
             90,
         )
+        # A backlog is committed several blocks to a write, not one COMMIT per block.
+        assert status(victim)["most_blocks_in_one_write"] > 1
         load.wait_for_more(100)
     finally:
         load.stop()

@@ -19,6 +19,8 @@ from amchain.consensus.etcd import (
     BLOCK_VALUE_LIMIT,
     BlockDecodeError,
     ClusterKeys,
+    EtcdOrderer,
+    EtcdOrderingConfig,
     OrderedBlock,
     decode_block,
     encode_block,
@@ -30,6 +32,7 @@ from amchain.consensus.etcdv3 import (
     EtcdClient,
     EtcdCompacted,
     EtcdUnavailable,
+    KeyValue,
     prefix_end,
     put_op,
 )
@@ -274,6 +277,94 @@ def test_a_quorum_larger_than_the_consortium_is_refused() -> None:
     _, infos = peers(3)
     with pytest.raises(ValueError, match="quorum"):
         QuorumTracker(infos, 4, CHAIN)
+
+
+# -- block intake -----------------------------------------------------------------------------
+
+
+class _RecordingPeer:
+    """The peer side of block intake, reduced to recording what it is asked to apply."""
+
+    def __init__(self, final_height: int) -> None:
+        self.height = 0
+        self.final = final_height
+        self.writes: list[list[int]] = []
+        self.reason: str | None = None
+
+    def applied(self) -> tuple[int, str, int]:
+        return self.height, "", 0
+
+    def final_height(self) -> int:
+        return self.final
+
+    def halted(self) -> str | None:
+        return self.reason
+
+    def halt(self, reason: str) -> None:
+        self.reason = reason
+
+    async def apply(self, blocks: list[tuple[OrderedBlock, list | None]]) -> None:
+        self.writes.append([block.height for block, _ in blocks])
+        self.height = blocks[-1][0].height
+
+
+def _block_events(heights: list[int]) -> list[KeyValue]:
+    keys = ClusterKeys.for_chain(CHAIN)
+    events = []
+    for revision, height in enumerate(heights, start=1):
+        header, txs = a_block(height=height, txs=[])
+        value = pack_block_value(encode_block(header, [tx.canonical for tx in txs]))
+        events.append(KeyValue(keys.block(height), value, revision, revision, 0))
+    return events
+
+
+def _offer(
+    events: list[KeyValue], *, final_height: int = 100
+) -> tuple[bool, _RecordingPeer, EtcdOrderer]:
+    """Hand ``events`` to a peer's block intake at once, as a watch delivers a backlog, the
+    network's blocks being final up to ``final_height``."""
+    peer = _RecordingPeer(final_height)
+    config = EtcdOrderingConfig(
+        endpoints=["http://127.0.0.1:9"], name="p1", url="", node_key_hex="00" * 32
+    )
+    orderer = EtcdOrderer(config, chain_id=CHAIN, hooks=peer)  # type: ignore[arg-type]
+
+    async def offer() -> bool:
+        try:
+            return await orderer._offer(events)
+        finally:
+            await orderer.etcd.aclose()
+            await orderer._http.aclose()
+            orderer._prepare_pool.shutdown(wait=True)
+
+    return asyncio.run(offer()), peer, orderer
+
+
+def test_a_backlog_of_final_blocks_is_applied_in_one_write_and_repeats_are_ignored() -> None:
+    followed_on, peer, orderer = _offer(_block_events([1, 2, 2, 1, 3]))
+    assert followed_on
+    assert peer.writes == [[1, 2, 3]]
+    assert orderer.duplicates_ignored == 2
+
+
+def test_blocks_not_final_yet_are_applied_one_write_each() -> None:
+    # This peer's commit record may be the one that makes them final: it goes out at once.
+    _, peer, _ = _offer(_block_events([1, 2, 3, 4]), final_height=2)
+    assert peer.writes == [[1, 2], [3], [4]]
+
+
+def test_blocks_before_a_gap_are_applied_and_the_gap_sends_intake_back_to_catch_up() -> None:
+    followed_on, peer, _ = _offer(_block_events([1, 2, 4, 5]))
+    assert not followed_on
+    assert peer.writes == [[1, 2]]
+
+
+def test_a_block_event_that_does_not_decode_halts_after_the_blocks_before_it() -> None:
+    broken = KeyValue(ClusterKeys.for_chain(CHAIN).block(3), b"not a block", 3, 3, 0)
+    followed_on, peer, _ = _offer([*_block_events([1, 2]), broken])
+    assert not followed_on
+    assert peer.writes == [[1, 2]]
+    assert peer.reason is not None and peer.reason.startswith("block 3 in etcd is invalid")
 
 
 # -- configuration ----------------------------------------------------------------------------

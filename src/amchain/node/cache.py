@@ -42,7 +42,8 @@ class StateCache:
         return CachedReader(self, base)
 
     def apply(self, write_set: list[tuple[str, bytes | None]]) -> None:
-        """Record a committed block's writes (call only after the commit succeeded)."""
+        """Record a block's writes (call only once the writer has written them: a
+        block batch's later blocks read them before the batch is committed)."""
         entries = self._entries
         for key, value in write_set:
             entries.pop(key, None)  # re-insert: a fresh write counts as recently used

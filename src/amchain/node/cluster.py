@@ -234,6 +234,7 @@ class ClusterNode(Node):
         self._to_persist: list[Finality] = []
         self._halted: str | None = None
         self.blocks_fetched = 0
+        self.most_blocks_in_one_write = 0
         self.tx_count = _count_txs(self.config.db_path)
         self._verify_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify")
         self._http: httpx.AsyncClient | None = None
@@ -399,28 +400,59 @@ class ClusterNode(Node):
         self.blocks_fetched += len(blocks)
         return blocks
 
-    async def apply(self, block: OrderedBlock, certificate: list[SignedCommit] | None) -> None:
-        """Validate, execute and commit the next block; publish the signed commit record."""
-        if self._halted is not None or block.height <= self._head.height:
+    async def apply(self, blocks: list[tuple[OrderedBlock, list[SignedCommit] | None]]) -> None:
+        """Validate, execute and commit the next blocks in height order, then publish their
+        signed commit records. Several blocks (a backlog) are written with one COMMIT. An
+        invalid block halts the peer; the valid blocks before it are committed first."""
+        blocks = [(b, c) for b, c in blocks if b.height > self._head.height]
+        if self._halted is not None or not blocks:
             return
-        loop = asyncio.get_running_loop()
+        checked: list[OrderedBlock] = []
+        failure: str | None = None
+        for block, certificate in blocks:
+            try:
+                if certificate is not None:
+                    verify_certificate(block, certificate, self.tracker)
+                await self._verify_signatures(block)
+            except BlockError as error:
+                failure = _invalid_block(block, error)
+                break
+            except Exception as exc:
+                log.exception("checking block %d failed", block.height)
+                failure = f"block {block.height} could not be applied: {type(exc).__name__}: {exc}"
+                break
+            checked.append(block)
+        if not checked:
+            self.halt(failure or "")
+            return
         try:
-            if certificate is not None:
-                verify_certificate(block, certificate, self.tracker)
-            await self._verify_signatures(block)
-            committed, commit = await loop.run_in_executor(
-                self._writer, self._apply_on_writer, block
+            applied, error_in_batch = await asyncio.get_running_loop().run_in_executor(
+                self._writer, self._apply_on_writer, checked
             )
-        except BlockError as error:
-            self.halt(
-                f"block {block.height} is invalid ({error.codespace}/{error.code}): {error.message}"
-            )
-            return
         except Exception as exc:
-            # Storage or a bug: retrying the same block would fail the same way.
-            log.exception("applying block %d failed", block.height)
-            self.halt(f"block {block.height} could not be applied: {type(exc).__name__}: {exc}")
+            # Storage or a bug: the batch was rolled back, and retrying it would fail the
+            # same way. The writer's tip and caches are ahead of the file; a restart (which
+            # reads the file) starts again from the last durable block.
+            first, last = checked[0].height, checked[-1].height
+            log.exception("applying blocks %d..%d failed", first, last)
+            which = f"block {first}" if first == last else f"blocks {first}..{last}"
+            self.halt(f"{which} could not be applied: {type(exc).__name__}: {exc}")
             return
+        self.most_blocks_in_one_write = max(self.most_blocks_in_one_write, len(applied))
+        certificates = dict((b.height, c) for b, c in blocks)
+        for block, committed, commit in applied:
+            self._announce_applied(block, committed, commit, certificates[block.height])
+        if error_in_batch is not None or failure is not None:
+            self.halt(error_in_batch or failure or "")
+
+    def _announce_applied(
+        self,
+        block: OrderedBlock,
+        committed: CommittedBlock,
+        commit: SignedCommit,
+        certificate: list[SignedCommit] | None,
+    ) -> None:
+        """A block is durable here: publish its commit record, wake its waiters, compare."""
         self._own[commit.record.height] = commit
         self.tx_count += len(block.txs)
         assert self._etcd_orderer is not None
@@ -455,8 +487,31 @@ class ClusterNode(Node):
 
         await asyncio.gather(*(loop.run_in_executor(self._verify_pool, verify, c) for c in chunks))
 
-    def _apply_on_writer(self, block: OrderedBlock) -> tuple[CommittedBlock, SignedCommit]:
-        head = self._head
+    def _apply_on_writer(
+        self, blocks: list[OrderedBlock]
+    ) -> tuple[list[tuple[OrderedBlock, CommittedBlock, SignedCommit]], str | None]:
+        """Apply ``blocks`` in order as one batch (the block writer thread). Returns the
+        blocks applied and, if one was invalid, why (the blocks after it are not tried;
+        the ones before it are committed).
+
+        Raises:
+            Exception: storage failed, or a bug; nothing of the batch was committed.
+        """
+        applied: list[tuple[OrderedBlock, CommittedBlock, SignedCommit]] = []
+        failure: str | None = None
+        with self.store.block_batch():
+            for block in blocks:
+                try:
+                    committed, commit = self._apply_block(block)
+                except BlockError as error:  # raised before the block writes anything
+                    failure = _invalid_block(block, error)
+                    break
+                applied.append((block, committed, commit))
+        self._head = self._tip  # durable now: readers may see the batch's blocks
+        return applied, failure
+
+    def _apply_block(self, block: OrderedBlock) -> tuple[CommittedBlock, SignedCommit]:
+        head = self._tip
         validate_ordered_block(
             block,
             chain_id=self.chain_id,
@@ -465,8 +520,9 @@ class ClusterNode(Node):
             head_time_ms=head.time_ms,
             committed_among=lambda hashes: self.store.known_txs(hashes, on_writer=True),
         )
-        # Committed state through the writer's cache, as the solo producer reads it: this
-        # thread is the only writer, and the cache takes each block's writes after commit.
+        # State through the writer's cache, as the solo producer reads it: this thread is
+        # the only writer, and the cache takes each block's writes once they are written
+        # (in a batch not yet durable, but the batch's next block must read them).
         writer = self._state_cache.reader(self.store.writer_state())
         result = execute_block(self.registry, writer, block.header, block.txs)
         committed = self._commit(
@@ -476,6 +532,7 @@ class ClusterNode(Node):
             result.write_set,
             [(e.kind, e.value, e.tx_index) for e in result.index],
             receipt_bytes=result.receipt_bytes,
+            in_batch=True,
         )
         self._state_cache.apply(result.write_set)
         assert self.last_commit is not None
@@ -638,6 +695,7 @@ class ClusterNode(Node):
             "halt_reason": self._halted,
             "blocks_cut": orderer.blocks_cut if orderer is not None else 0,
             "blocks_fetched": self.blocks_fetched,
+            "most_blocks_in_one_write": self.most_blocks_in_one_write,
             "duplicate_block_events_ignored": orderer.duplicates_ignored if orderer else 0,
             "tx_count": self.tx_count,
         }
@@ -648,3 +706,8 @@ def _count_txs(db_path: Path) -> int:
     with contextlib.closing(sqlite3.connect(db_path)) as conn:
         row = conn.execute("SELECT COALESCE(SUM(tx_count), 0) FROM blocks").fetchone()
     return int(row[0])
+
+
+def _invalid_block(block: OrderedBlock, error: BlockError) -> str:
+    return f"block {block.height} is invalid ({error.codespace}/{error.code}): {error.message}"
+

@@ -140,7 +140,11 @@ class Node:
             m.name for m in default_registry().modules
         ]:
             raise ValueError("admission processes run the default registry only")
+        # Two heads: ``_tip`` is the last block the writer wrote, which the next block builds
+        # on; ``_head`` is the last one durable and visible to readers, which the API serves.
+        # They differ only inside a block batch (a consortium peer applying a backlog).
         self._head = self._load_head()
+        self._tip = self._head
         self._state_cache = StateCache(config.state_cache_entries)
         self._waiters: dict[bytes, list[asyncio.Future[StoredTx | None]]] = {}
         self._subscribers: set[asyncio.Queue[CommittedBlock]] = set()
@@ -226,13 +230,16 @@ class Node:
         *,
         meta: dict[str, bytes] | None = None,
         receipt_bytes: list[bytes] | None = None,
+        in_batch: bool = False,
     ) -> CommittedBlock:
+        """Write a block on top of the tip (``in_batch``: inside :meth:`BlockStore.block_batch`,
+        whose caller moves the head to the tip once the batch is durable)."""
         block_hash = compute_block_hash(header)
         if receipt_bytes is None:
             receipt_bytes = encode_receipts(receipts)
         tree = apply_state_updates(
             self.store.writer_tree_nodes(),
-            self._head.state,
+            self._tip.state,
             write_set,
             next_node_id=self.store.next_tree_node_id(),
         )
@@ -257,13 +264,15 @@ class Node:
             meta=meta,
             receipt_bytes=receipt_bytes,
         )
-        self._head = Head(header.height, block_hash.hex(), header.time_ms, tree.root)
+        self._tip = Head(header.height, block_hash.hex(), header.time_ms, tree.root)
+        if not in_batch:
+            self._head = self._tip
         return CommittedBlock(header.height, block_hash.hex(), header.time_ms, receipts, txs)
 
     def _produce_block(
         self, batch: list[Transaction]
     ) -> tuple[CommittedBlock, dict[bytes, TxError]]:
-        head = self._head
+        head = self._tip
         block_time_ms = max(now_ms(), head.time_ms)
         # A block never holds a transaction that is expired, foreign or already included.
         valid: list[Transaction] = []
