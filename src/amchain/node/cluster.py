@@ -276,7 +276,9 @@ class ClusterNode(Node):
                 f"{cluster.node_key_path} holds key {key.public_key.hex()[:16]}…, but "
                 f"[[peers]] lists {cluster.me.node_key[:16]}… for {cluster.name}"
             )
-        store = BlockStore.open(config.db_path)
+        # As the solo node: the WAL is copied back on a thread of its own, not inside the
+        # COMMIT of whichever block crosses SQLite's threshold (the block writer's path).
+        store = BlockStore.open(config.db_path, background_checkpoints=True)
         node = cls(
             cluster=cluster,
             config=config,
