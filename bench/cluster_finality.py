@@ -251,10 +251,16 @@ def main() -> None:
             phase["target"] = height(others[0])
             phase["target_txs"] = tx_count(others[0])
             phase["resumed_at"] = time.perf_counter()
+            phase["victim_cpu_before"] = cpu_seconds([victim.pid])
+            phase["all_cpu_before"] = cpu_seconds(peer_pids + etcd_pids + [os.getpid()])
             os.kill(victim.pid, signal.SIGCONT)
             while height_or(victim.url, 0) < phase["target"]:
                 await asyncio.sleep(0.05)
             phase["caught_up_at"] = time.perf_counter()
+            phase["victim_cpu"] = cpu_seconds([victim.pid]) - phase["victim_cpu_before"]
+            phase["all_cpu"] = (
+                cpu_seconds(peer_pids + etcd_pids + [os.getpid()]) - phase["all_cpu_before"]
+            )
             elapsed, _, final = await load
             return elapsed, final
 
@@ -272,6 +278,11 @@ def main() -> None:
             f"back at that head in {catch_up_s:.2f} s = {catch_up_rate:.0f} txs/s, "
             f"{catch_up_rate / production_rate:.1f}x the production rate; "
             f"{final / elapsed:.0f} events/s final during the phase (load {load_average()})"
+        )
+        print(
+            f"CATCH-UP CPU: the resumed peer used {phase['victim_cpu'] / catch_up_s:.2f} of a "
+            f"core ({1000 * phase['victim_cpu'] / max(missed_txs, 1):.3f} ms per missed tx); "
+            f"the whole cluster and load generator {phase['all_cpu'] / catch_up_s:.2f} cores"
         )
         subprocess.run(
             [
