@@ -319,10 +319,11 @@ def _block_events(heights: list[int]) -> list[KeyValue]:
 
 
 def _offer(
-    events: list[KeyValue], *, final_height: int = 100
+    events: list[KeyValue], *, final_height: int = 100, late: int | None = None
 ) -> tuple[bool, _RecordingPeer, EtcdOrderer]:
     """Hand ``events`` to a peer's block intake at once, as a watch delivers a backlog, the
-    network's blocks being final up to ``final_height``."""
+    network's blocks being final up to ``final_height``. Every block is prepared (decoded
+    and checked) before, but the one at height ``late``, which is ready only 50 ms later."""
     peer = _RecordingPeer(final_height)
     config = EtcdOrderingConfig(
         endpoints=["http://127.0.0.1:9"], name="p1", url="", node_key_hex="00" * 32
@@ -331,6 +332,15 @@ def _offer(
 
     async def offer() -> bool:
         try:
+            for kv in events:
+                orderer._prefetch(kv)
+            prepared = dict(orderer._prepared)
+            await asyncio.gather(*prepared.values(), return_exceptions=True)
+            for (height, revision), future in prepared.items():
+                if height == late:
+                    pending = asyncio.get_running_loop().create_future()
+                    asyncio.get_running_loop().call_later(0.05, pending.set_result, future.result())
+                    orderer._prepared[(height, revision)] = pending
             return await orderer._offer(events)
         finally:
             await orderer.etcd.aclose()
@@ -345,6 +355,11 @@ def test_a_backlog_of_final_blocks_is_applied_in_one_write_and_repeats_are_ignor
     assert followed_on
     assert peer.writes == [[1, 2, 3]]
     assert orderer.duplicates_ignored == 2
+
+
+def test_the_blocks_prepared_are_written_without_waiting_for_the_next_one() -> None:
+    _, peer, _ = _offer(_block_events([1, 2, 3, 4]), late=3)
+    assert peer.writes == [[1, 2], [3, 4]]
 
 
 def test_blocks_not_final_yet_are_applied_one_write_each() -> None:

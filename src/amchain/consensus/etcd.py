@@ -80,6 +80,7 @@ BLOCK_VALUE_LIMIT = 16 * 1024 * 1024  # the most a block value in etcd may infla
 # A peer catching up commits up to this many blocks that are final already with one COMMIT
 # (see EtcdOrderer._apply_in_writes).
 BLOCKS_PER_WRITE = 16
+CATCH_UP_READ_BLOCKS = 4 * BLOCKS_PER_WRITE  # blocks per range read (values ≤ 1.5 MiB each)
 
 
 def now_ms() -> int:
@@ -828,28 +829,58 @@ class EtcdOrderer:
 
     async def _catch_up(self) -> int:
         """Apply every block etcd (or, below its history, another peer) holds; return the
-        etcd revision to watch from."""
-        while not self._stopping and self.hooks.halted() is None:
-            applied = self.hooks.applied()[0]
-            kvs, revision = await self.etcd.range(
-                self.keys.block(applied + 1),
-                prefix_end(self.keys.blocks),
-                limit=4 * BLOCKS_PER_WRITE,
-            )
-            if kvs:
+        etcd revision to watch from.
+
+        Blocks are read ``CATCH_UP_READ_BLOCKS`` at a time; while one read's blocks are
+        applied, the next read is under way and its first blocks are prepared, so the block
+        writer does not stop between reads.
+        """
+        ahead: asyncio.Task[tuple[list[KeyValue], int]] | None = None
+        try:
+            while not self._stopping and self.hooks.halted() is None:
+                applied = self.hooks.applied()[0]
+                kvs: list[KeyValue] = []
+                if ahead is not None:
+                    kvs, revision = await ahead
+                    ahead = None
+                    if kvs and self.keys.height_of(kvs[0].key) != applied + 1:
+                        kvs = []  # read for a head this peer did not reach: read again
+                    elif not kvs:
+                        return revision
+                if not kvs:
+                    kvs, revision = await self._read_blocks(applied + 1)
+                if not kvs:
+                    return revision
                 self.latest_seen = max(self.latest_seen, self.keys.height_of(kvs[-1].key))
-            if not kvs:
-                return revision
-            first = self.keys.height_of(kvs[0].key)
-            if first > applied + 1:
-                await self._fetch_from_peers(applied + 1, first - applied - 1)
-                continue
-            for start in range(0, len(kvs), BLOCKS_PER_WRITE):
-                for kv in kvs[start : start + 2 * BLOCKS_PER_WRITE]:
-                    self._prefetch(kv)
-                if not await self._offer(kvs[start : start + BLOCKS_PER_WRITE]):
-                    break
-        return 0
+                first = self.keys.height_of(kvs[0].key)
+                if first > applied + 1:
+                    await self._fetch_from_peers(applied + 1, first - applied - 1)
+                    continue
+                if len(kvs) == CATCH_UP_READ_BLOCKS:  # more may follow
+                    ahead = asyncio.create_task(
+                        self._read_blocks(self.keys.height_of(kvs[-1].key) + 1)
+                    )
+                for start in range(0, len(kvs), BLOCKS_PER_WRITE):
+                    window = kvs[start : start + 2 * BLOCKS_PER_WRITE]
+                    if len(window) < 2 * BLOCKS_PER_WRITE and _succeeded(ahead):
+                        assert ahead is not None
+                        window += ahead.result()[0][: 2 * BLOCKS_PER_WRITE - len(window)]
+                    for kv in window:
+                        self._prefetch(kv)
+                    if not await self._offer(kvs[start : start + BLOCKS_PER_WRITE]):
+                        break
+            return 0
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                with contextlib.suppress(BaseException):
+                    await ahead
+
+    async def _read_blocks(self, height: int) -> tuple[list[KeyValue], int]:
+        """Up to ``CATCH_UP_READ_BLOCKS`` blocks from ``height`` on, and etcd's revision."""
+        return await self.etcd.range(
+            self.keys.block(height), prefix_end(self.keys.blocks), limit=CATCH_UP_READ_BLOCKS
+        )
 
     async def _fetch_from_peers(self, height: int, count: int) -> None:
         blocks = await self.hooks.fetch(height, min(count, 64))
@@ -890,34 +921,41 @@ class EtcdOrderer:
             start = end
 
     async def _offer(self, kvs: list[KeyValue]) -> bool:
-        """Hand block events to the node: ignore old heights, apply the next ones. Returns
-        False at a gap (the caller catches up first) or a halt."""
+        """Hand block events to the node: ignore old heights, apply the next ones, as many
+        to a write as are prepared already (the block writer does not wait for a whole
+        write's worth while the first are ready). Returns False at a gap (the caller catches
+        up first) or a halt."""
         applied = self.hooks.applied()[0]
         for stale in [k for k in self._prepared if k[0] <= applied]:
             self._prepared.pop(stale).cancel()
+        next_height = applied + 1
         blocks: list[tuple[OrderedBlock, list[SignedCommit] | None]] = []
         for kv in kvs:
             height = self.keys.height_of(kv.key)
             self.latest_seen = max(self.latest_seen, height)
-            if height <= applied + len(blocks):
+            if height < next_height:
                 self.duplicates_ignored += 1
                 log.info(
-                    "ignoring a block event for height %d (already at %d)",
-                    height,
-                    applied + len(blocks),
+                    "ignoring a block event for height %d (already at %d)", height, next_height - 1
                 )
                 continue
-            if height > applied + len(blocks) + 1:
+            if height > next_height:
                 break  # a gap: apply what follows on, then catch up
             future = self._prepared.pop((height, kv.mod_revision), None)
             if future is None:
                 future = self._start_prepare(kv)
+            if blocks and not future.done():
+                await self._apply_in_writes(blocks)  # while this one is being prepared
+                blocks = []
+                if self.hooks.halted() is not None:
+                    return False
             try:
                 blocks.append((await future, None))
             except BlockDecodeError as exc:
                 await self._apply_in_writes(blocks)
                 self.hooks.halt(f"block {height} in etcd is invalid: {exc}")
                 return False
+            next_height += 1
         else:
             await self._apply_in_writes(blocks)
             return self.hooks.halted() is None
@@ -1061,3 +1099,8 @@ class EtcdOrderer:
             log.warning("ignoring an undecodable commit record at %r", kv.key)
             return
         self.hooks.on_commit_record(commit)
+
+
+def _succeeded(task: asyncio.Task[Any] | None) -> bool:
+    """Whether ``task`` finished with a result (not cancelled, no exception)."""
+    return task is not None and task.done() and not task.cancelled() and task.exception() is None
