@@ -319,16 +319,22 @@ def _block_events(heights: list[int]) -> list[KeyValue]:
 
 
 def _offer(
-    events: list[KeyValue], *, final_height: int = 100, late: int | None = None
+    events: list[KeyValue],
+    *,
+    network_height: int = 100,
+    final_height: int = 100,
+    late: int | None = None,
 ) -> tuple[bool, _RecordingPeer, EtcdOrderer]:
     """Hand ``events`` to a peer's block intake at once, as a watch delivers a backlog, the
-    network's blocks being final up to ``final_height``. Every block is prepared (decoded
-    and checked) before, but the one at height ``late``, which is ready only 50 ms later."""
+    network being at ``network_height`` and its blocks final up to ``final_height``. Every
+    block is prepared (decoded and checked) before, but the one at height ``late``, which
+    is ready only 50 ms later."""
     peer = _RecordingPeer(final_height)
     config = EtcdOrderingConfig(
         endpoints=["http://127.0.0.1:9"], name="p1", url="", node_key_hex="00" * 32
     )
     orderer = EtcdOrderer(config, chain_id=CHAIN, hooks=peer)  # type: ignore[arg-type]
+    orderer.latest_seen = network_height
 
     async def offer() -> bool:
         try:
@@ -360,6 +366,12 @@ def test_a_backlog_of_final_blocks_is_applied_in_one_write_and_repeats_are_ignor
 def test_the_blocks_prepared_are_written_without_waiting_for_the_next_one() -> None:
     _, peer, _ = _offer(_block_events([1, 2, 3, 4]), late=3)
     assert peer.writes == [[1, 2], [3, 4]]
+
+
+def test_a_peer_a_few_blocks_behind_applies_one_block_to_a_write() -> None:
+    # Its clients' answers and its commit records wait for no other block.
+    _, peer, _ = _offer(_block_events([1, 2, 3]), network_height=5)
+    assert peer.writes == [[1], [2], [3]]
 
 
 def test_blocks_not_final_yet_are_applied_one_write_each() -> None:

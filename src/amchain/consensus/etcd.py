@@ -77,8 +77,8 @@ HEIGHT_DIGITS = 12
 PAUSE_S = 5.0  # a wait for a block event that overran this much means the process was paused
 ETCD_REQUEST_LIMIT = 1536 * 1024  # etcd's default --max-request-bytes (1.5 MiB)
 BLOCK_VALUE_LIMIT = 16 * 1024 * 1024  # the most a block value in etcd may inflate to
-# A peer catching up commits up to this many blocks that are final already with one COMMIT
-# (see EtcdOrderer._apply_in_writes).
+# A peer catching up (further behind than this) commits up to this many blocks that are
+# final already with one COMMIT (see EtcdOrderer._apply_in_writes).
 BLOCKS_PER_WRITE = 16
 CATCH_UP_READ_BLOCKS = 4 * BLOCKS_PER_WRITE  # blocks per range read (values ≤ 1.5 MiB each)
 
@@ -898,19 +898,24 @@ class EtcdOrderer:
     async def _apply_in_writes(
         self, blocks: list[tuple[OrderedBlock, list[SignedCommit] | None]]
     ) -> None:
-        """Have the peer apply consecutive ``blocks``: up to ``BLOCKS_PER_WRITE`` to one
-        write while they are final already, a block not final yet alone.
+        """Have the peer apply consecutive ``blocks``: while it is more than
+        ``BLOCKS_PER_WRITE`` blocks behind the network and they are final already, up to
+        that many to one write; otherwise one block to a write.
 
-        A final block is one a quorum of other peers signed, so this peer is catching up
-        and its commit record cannot make the block final any sooner: one COMMIT for many
-        blocks gets it back faster. A block not final yet may be waiting for this peer's
-        record, which goes out as soon as the block's own COMMIT is done.
+        A final block is one a quorum of other peers signed, so this peer's commit record
+        cannot make it final any sooner, and a peer that far behind is catching up: one
+        COMMIT for many blocks gets it back faster. A peer a few blocks behind writes each
+        block alone, so that neither its record nor its clients' answers wait for the blocks
+        after it.
         """
         start = 0
         while start < len(blocks) and self.hooks.halted() is None:
-            final = self.hooks.final_height()
             end = start + 1
-            if blocks[start][0].height <= final:
+            final = self.hooks.final_height()
+            if (
+                self.latest_seen - self.hooks.applied()[0] > BLOCKS_PER_WRITE
+                and blocks[start][0].height <= final
+            ):
                 while (
                     end < len(blocks)
                     and end - start < BLOCKS_PER_WRITE
