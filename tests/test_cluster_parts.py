@@ -374,6 +374,27 @@ def test_a_peer_a_few_blocks_behind_applies_one_block_to_a_write() -> None:
     assert peer.writes == [[1], [2], [3]]
 
 
+def test_blocks_fetched_with_a_quorum_certificate_count_as_final() -> None:
+    peer = _RecordingPeer(final_height=0)  # no commit record seen yet (a peer just resumed)
+    config = EtcdOrderingConfig(
+        endpoints=["http://127.0.0.1:9"], name="p1", url="", node_key_hex="00" * 32
+    )
+    orderer = EtcdOrderer(config, chain_id=CHAIN, hooks=peer)  # type: ignore[arg-type]
+    orderer.latest_seen = 100
+    certified = [(ordered(*a_block(height=h, txs=[])), [object()]) for h in (1, 2, 3)]
+
+    async def apply() -> None:
+        try:
+            await orderer._apply_in_writes(certified)  # type: ignore[arg-type]
+        finally:
+            await orderer.etcd.aclose()
+            await orderer._http.aclose()
+            orderer._prepare_pool.shutdown(wait=True)
+
+    asyncio.run(apply())
+    assert peer.writes == [[1, 2, 3]]
+
+
 def test_blocks_not_final_yet_are_applied_one_write_each() -> None:
     # This peer's commit record may be the one that makes them final: it goes out at once.
     _, peer, _ = _offer(_block_events([1, 2, 3, 4]), final_height=2)

@@ -910,16 +910,15 @@ class EtcdOrderer:
         """
         start = 0
         while start < len(blocks) and self.hooks.halted() is None:
-            end = start + 1
             final = self.hooks.final_height()
-            if (
-                self.latest_seen - self.hooks.applied()[0] > BLOCKS_PER_WRITE
-                and blocks[start][0].height <= final
+            end = start + 1
+            if self.latest_seen - self.hooks.applied()[0] > BLOCKS_PER_WRITE and _is_final(
+                blocks[start], final
             ):
                 while (
                     end < len(blocks)
                     and end - start < BLOCKS_PER_WRITE
-                    and blocks[end][0].height <= final
+                    and _is_final(blocks[end], final)
                 ):
                     end += 1
             await self.hooks.apply(blocks[start:end])
@@ -1109,3 +1108,10 @@ class EtcdOrderer:
 def _succeeded(task: asyncio.Task[Any] | None) -> bool:
     """Whether ``task`` finished with a result (not cancelled, no exception)."""
     return task is not None and task.done() and not task.cancelled() and task.exception() is None
+
+
+def _is_final(entry: tuple[OrderedBlock, list[SignedCommit] | None], final_height: int) -> bool:
+    """Whether a block is final: at or below the final height this peer knows, or come with
+    a quorum certificate (fetched from another peer; the peer checks it before applying)."""
+    block, certificate = entry
+    return certificate is not None or block.height <= final_height
