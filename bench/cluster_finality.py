@@ -25,6 +25,7 @@ import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -177,6 +178,8 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--max-block-wait-ms", type=int, default=50)
     options = parser.parse_args()
+    # A SIGTERM (timeout, pkill) stops the consortium too: the `finally` below runs.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     directory = options.dir or Path(tempfile.mkdtemp(prefix="amchain-cluster-bench-"))
     cluster = LocalCluster.create(
