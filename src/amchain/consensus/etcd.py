@@ -836,17 +836,21 @@ class EtcdOrderer:
         writer does not stop between reads.
         """
         ahead: asyncio.Task[tuple[list[KeyValue], int]] | None = None
+        ahead_from = 0  # the height the read ahead starts at
         try:
             while not self._stopping and self.hooks.halted() is None:
                 applied = self.hooks.applied()[0]
                 kvs: list[KeyValue] = []
                 if ahead is not None:
-                    kvs, revision = await ahead
-                    ahead = None
-                    if kvs and self.keys.height_of(kvs[0].key) != applied + 1:
-                        kvs = []  # read for a head this peer did not reach: read again
-                    elif not kvs:
-                        return revision
+                    task, ahead = ahead, None
+                    if ahead_from == applied + 1:
+                        kvs, revision = await task
+                        if not kvs:
+                            return revision  # nothing after this peer's head: watch
+                    else:  # read for a head this peer did not reach: read again
+                        task.cancel()
+                        with contextlib.suppress(BaseException):
+                            await task
                 if not kvs:
                     kvs, revision = await self._read_blocks(applied + 1)
                 if not kvs:
@@ -857,9 +861,8 @@ class EtcdOrderer:
                     await self._fetch_from_peers(applied + 1, first - applied - 1)
                     continue
                 if len(kvs) == CATCH_UP_READ_BLOCKS:  # more may follow
-                    ahead = asyncio.create_task(
-                        self._read_blocks(self.keys.height_of(kvs[-1].key) + 1)
-                    )
+                    ahead_from = self.keys.height_of(kvs[-1].key) + 1
+                    ahead = asyncio.create_task(self._read_blocks(ahead_from))
                 for start in range(0, len(kvs), BLOCKS_PER_WRITE):
                     window = kvs[start : start + 2 * BLOCKS_PER_WRITE]
                     if len(window) < 2 * BLOCKS_PER_WRITE and _succeeded(ahead):

@@ -712,4 +712,3 @@ def _count_txs(db_path: Path) -> int:
 
 def _invalid_block(block: OrderedBlock, error: BlockError) -> str:
     return f"block {block.height} is invalid ({error.codespace}/{error.code}): {error.message}"
-
