@@ -318,6 +318,16 @@ def _block_events(heights: list[int]) -> list[KeyValue]:
     return events
 
 
+def _orderer(peer: _RecordingPeer, network_height: int) -> EtcdOrderer:
+    """A peer's ordering adapter, never connected, with the network at ``network_height``."""
+    config = EtcdOrderingConfig(
+        endpoints=["http://127.0.0.1:9"], name="p1", url="", node_key_hex="00" * 32
+    )
+    orderer = EtcdOrderer(config, chain_id=CHAIN, hooks=peer)  # type: ignore[arg-type]
+    orderer.latest_seen = network_height
+    return orderer
+
+
 def _offer(
     events: list[KeyValue],
     *,
@@ -330,11 +340,7 @@ def _offer(
     block is prepared (decoded and checked) before, but the one at height ``late``, which
     is ready only 50 ms later."""
     peer = _RecordingPeer(final_height)
-    config = EtcdOrderingConfig(
-        endpoints=["http://127.0.0.1:9"], name="p1", url="", node_key_hex="00" * 32
-    )
-    orderer = EtcdOrderer(config, chain_id=CHAIN, hooks=peer)  # type: ignore[arg-type]
-    orderer.latest_seen = network_height
+    orderer = _orderer(peer, network_height)
 
     async def offer() -> bool:
         try:
@@ -349,9 +355,7 @@ def _offer(
                     orderer._prepared[(height, revision)] = pending
             return await orderer._offer(events)
         finally:
-            await orderer.etcd.aclose()
-            await orderer._http.aclose()
-            orderer._prepare_pool.shutdown(wait=True)
+            await orderer.aclose()
 
     return asyncio.run(offer()), peer, orderer
 
@@ -376,20 +380,14 @@ def test_a_peer_a_few_blocks_behind_applies_one_block_to_a_write() -> None:
 
 def test_blocks_fetched_with_a_quorum_certificate_count_as_final() -> None:
     peer = _RecordingPeer(final_height=0)  # no commit record seen yet (a peer just resumed)
-    config = EtcdOrderingConfig(
-        endpoints=["http://127.0.0.1:9"], name="p1", url="", node_key_hex="00" * 32
-    )
-    orderer = EtcdOrderer(config, chain_id=CHAIN, hooks=peer)  # type: ignore[arg-type]
-    orderer.latest_seen = 100
+    orderer = _orderer(peer, network_height=100)
     certified = [(ordered(*a_block(height=h, txs=[])), [object()]) for h in (1, 2, 3)]
 
     async def apply() -> None:
         try:
             await orderer._apply_in_writes(certified)  # type: ignore[arg-type]
         finally:
-            await orderer.etcd.aclose()
-            await orderer._http.aclose()
-            orderer._prepare_pool.shutdown(wait=True)
+            await orderer.aclose()
 
     asyncio.run(apply())
     assert peer.writes == [[1, 2, 3]]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -330,69 +331,61 @@ class _Chain:
         self.height, self.hash, self.root = height, block_hash.hex(), tree.root
 
 
+@pytest.fixture
+def chain(tmp_path: Path) -> Iterator[_Chain]:
+    """A new store with its genesis block committed."""
+    store = BlockStore.open(tmp_path / "chain.db")
+    try:
+        first = _Chain(store)
+        first.commit()
+        yield first
+    finally:
+        store.close()
+
+
 def _heights_seen_by_another_connection(db: Path) -> int:
     with closing(sqlite3.connect(db)) as conn:
         return int(conn.execute("SELECT COUNT(*) FROM blocks").fetchone()[0])
 
 
-def test_a_block_batch_is_invisible_to_readers_until_it_ends_then_whole(tmp_path: Path) -> None:
-    store = BlockStore.open(tmp_path / "chain.db")
-    chain = _Chain(store)
-    try:
+def test_a_block_batch_is_invisible_to_readers_until_it_ends_then_whole(chain: _Chain) -> None:
+    store = chain.store
+    with store.block_batch():
+        for _ in range(3):
+            chain.commit()  # each block reads the state tree the one before it wrote
+        assert _heights_seen_by_another_connection(store.path) == 1
+    assert _heights_seen_by_another_connection(store.path) == 4
+    assert store.state_tree_root(3) == chain.root
+    assert store.latest_height() == 3
+
+
+def test_a_block_that_fails_in_a_batch_rolls_the_whole_batch_back(chain: _Chain) -> None:
+    store = chain.store
+    durable = (chain.height, chain.hash, chain.root)
+    with pytest.raises(sqlite3.IntegrityError), store.block_batch():
         chain.commit()
-        with store.block_batch():
-            for _ in range(3):
-                chain.commit()  # each block reads the state tree the one before it wrote
-            assert _heights_seen_by_another_connection(store.path) == 1
-        assert _heights_seen_by_another_connection(store.path) == 4
-        assert store.state_tree_root(3) == chain.root
-        assert store.latest_height() == 3
-    finally:
-        store.close()
+        chain.commit(reuse_pack_of=1)  # block 1's pack again: refused halfway
+    assert _heights_seen_by_another_connection(store.path) == 1  # genesis only
+    assert store.latest_height() == 0
+    # The packs of the rolled-back block are not served from the writer's cache.
+    assert store.writer_tree_nodes().get_tree_nodes([TREE_PACK_NODES]) == {}
+    chain.height, chain.hash, chain.root = durable
+    chain.commit()  # the store takes block 1 again, as a restarted peer would write it
+    assert store.state_tree_root(1) == chain.root
 
 
-def test_a_block_that_fails_in_a_batch_rolls_the_whole_batch_back(tmp_path: Path) -> None:
-    store = BlockStore.open(tmp_path / "chain.db")
-    chain = _Chain(store)
-    try:
+def test_a_batch_whose_failed_block_was_caught_still_commits_nothing(chain: _Chain) -> None:
+    with pytest.raises(StorageError, match="failed to be written"), chain.store.block_batch():
         chain.commit()
-        durable = (chain.height, chain.hash, chain.root)
-        with pytest.raises(sqlite3.IntegrityError), store.block_batch():
-            chain.commit()
-            chain.commit(reuse_pack_of=1)  # block 1's pack again: refused halfway
-        assert _heights_seen_by_another_connection(store.path) == 1  # genesis only
-        assert store.latest_height() == 0
-        # The packs of the rolled-back block are not served from the writer's cache.
-        assert store.writer_tree_nodes().get_tree_nodes([TREE_PACK_NODES]) == {}
-        chain.height, chain.hash, chain.root = durable
-        chain.commit()  # the store takes block 1 again, as a restarted peer would write it
-        assert store.state_tree_root(1) == chain.root
-    finally:
-        store.close()
+        with pytest.raises(sqlite3.IntegrityError):
+            chain.commit(reuse_pack_of=1)
+    assert chain.store.latest_height() == 0
 
 
-def test_a_batch_whose_failed_block_was_caught_still_commits_nothing(tmp_path: Path) -> None:
-    store = BlockStore.open(tmp_path / "chain.db")
-    chain = _Chain(store)
-    try:
-        chain.commit()
-        with pytest.raises(StorageError, match="failed to be written"), store.block_batch():
-            chain.commit()
-            with pytest.raises(sqlite3.IntegrityError):
-                chain.commit(reuse_pack_of=1)
-        assert store.latest_height() == 0
-    finally:
-        store.close()
-
-
-def test_block_batches_do_not_nest(tmp_path: Path) -> None:
-    store = BlockStore.open(tmp_path / "chain.db")
-    try:
-        with (
-            store.block_batch(),
-            pytest.raises(RuntimeError, match="already open"),
-            store.block_batch(),
-        ):
-            pass
-    finally:
-        store.close()
+def test_block_batches_do_not_nest(chain: _Chain) -> None:
+    with (
+        chain.store.block_batch(),
+        pytest.raises(RuntimeError, match="already open"),
+        chain.store.block_batch(),
+    ):
+        pass

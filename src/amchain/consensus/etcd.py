@@ -863,15 +863,7 @@ class EtcdOrderer:
                 if len(kvs) == CATCH_UP_READ_BLOCKS:  # more may follow
                     ahead_from = self.keys.height_of(kvs[-1].key) + 1
                     ahead = asyncio.create_task(self._read_blocks(ahead_from))
-                for start in range(0, len(kvs), BLOCKS_PER_WRITE):
-                    window = kvs[start : start + 2 * BLOCKS_PER_WRITE]
-                    if len(window) < 2 * BLOCKS_PER_WRITE and _succeeded(ahead):
-                        assert ahead is not None
-                        window += ahead.result()[0][: 2 * BLOCKS_PER_WRITE - len(window)]
-                    for kv in window:
-                        self._prefetch(kv)
-                    if not await self._offer(kvs[start : start + BLOCKS_PER_WRITE]):
-                        break
+                await self._offer_in_writes(kvs, ahead)
             return 0
         finally:
             if ahead is not None:
@@ -926,6 +918,25 @@ class EtcdOrderer:
                     end += 1
             await self.hooks.apply(blocks[start:end])
             start = end
+
+    async def _offer_in_writes(
+        self,
+        kvs: list[KeyValue],
+        ahead: asyncio.Task[tuple[list[KeyValue], int]] | None = None,
+    ) -> bool:
+        """Offer ``kvs`` a write's worth at a time, preparing the next write's blocks while
+        one is applied (past the end of ``kvs``, the first of the read ``ahead`` once it
+        has arrived). Returns False where :meth:`_offer` does."""
+        for start in range(0, len(kvs), BLOCKS_PER_WRITE):
+            window = kvs[start : start + 2 * BLOCKS_PER_WRITE]
+            if len(window) < 2 * BLOCKS_PER_WRITE and _succeeded(ahead):
+                assert ahead is not None
+                window += ahead.result()[0][: 2 * BLOCKS_PER_WRITE - len(window)]
+            for kv in window:
+                self._prefetch(kv)
+            if not await self._offer(kvs[start : start + BLOCKS_PER_WRITE]):
+                return False
+        return True
 
     async def _offer(self, kvs: list[KeyValue]) -> bool:
         """Hand block events to the node: ignore old heights, apply the next ones, as many
@@ -1038,11 +1049,8 @@ class EtcdOrderer:
                         ended = True
                         break
                     kvs.extend(more)
-                for start in range(0, len(kvs), BLOCKS_PER_WRITE):
-                    for kv in kvs[start : start + 2 * BLOCKS_PER_WRITE]:
-                        self._prefetch(kv)
-                    if not await self._offer(kvs[start : start + BLOCKS_PER_WRITE]):
-                        return
+                if not await self._offer_in_writes(kvs):
+                    return
                 if ended:
                     return
         finally:
