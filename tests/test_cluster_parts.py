@@ -374,8 +374,14 @@ def test_the_blocks_prepared_are_written_without_waiting_for_the_next_one() -> N
 
 def test_a_peer_a_few_blocks_behind_applies_one_block_to_a_write() -> None:
     # Its clients' answers and its commit records wait for no other block.
-    _, peer, _ = _offer(_block_events([1, 2, 3]), network_height=5)
+    _, peer, _ = _offer(_block_events([1, 2, 3]), network_height=5, final_height=5)
     assert peer.writes == [[1], [2], [3]]
+
+
+def test_a_peer_whose_etcd_reads_lag_the_final_height_still_writes_its_backlog_together() -> None:
+    # Its read of etcd ended 3 blocks ahead, but other peers' records show the network at 100.
+    _, peer, _ = _offer(_block_events([1, 2, 3]), network_height=3, final_height=100)
+    assert peer.writes == [[1, 2, 3]]
 
 
 def test_blocks_fetched_with_a_quorum_certificate_count_as_final() -> None:

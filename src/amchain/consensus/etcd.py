@@ -907,9 +907,10 @@ class EtcdOrderer:
         while start < len(blocks) and self.hooks.halted() is None:
             final = self.hooks.final_height()
             end = start + 1
-            if self.latest_seen - self.hooks.applied()[0] > BLOCKS_PER_WRITE and _is_final(
-                blocks[start], final
-            ):
+            # How far the network is ahead: the highest block read from etcd, or the final
+            # height the other peers' records show (a read of etcd may not reach the head).
+            behind = max(self.latest_seen, final) - self.hooks.applied()[0]
+            if behind > BLOCKS_PER_WRITE and _is_final(blocks[start], final):
                 while (
                     end < len(blocks)
                     and end - start < BLOCKS_PER_WRITE
