@@ -95,3 +95,23 @@ def test_seed_round_trip_and_repr_hides_the_seed() -> None:
     assert key.seed.hex() not in repr(key)
     with pytest.raises(ValueError):
         KeyPair.from_seed(b"short")
+
+
+def test_signatures_match_rfc8032_test_vector_1() -> None:
+    # RFC 8032 §7.1, TEST 1: the empty message.
+    key = KeyPair.from_seed(
+        bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+    )
+    assert key.public_key.hex() == (
+        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+    )
+    assert key.sign(b"").hex() == (
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555"
+        "fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+    )
+
+
+def test_a_key_pair_whose_public_key_is_not_its_seeds_is_refused() -> None:
+    key, other = KeyPair.generate(), KeyPair.generate()
+    with pytest.raises(ValueError, match="not the one this seed derives"):
+        KeyPair(seed=key.seed, public_key=other.public_key)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import nacl.bindings
 import nacl.exceptions
@@ -57,10 +57,25 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> boo
 
 @dataclass(frozen=True, slots=True)
 class KeyPair:
-    """An Ed25519 key pair held by a client, a node or a device. The seed never leaves it."""
+    """An Ed25519 key pair held by a client, a node or a device. The seed never leaves it.
+
+    Raises (on construction):
+        ValueError: the seed is not 32 bytes, or ``public_key`` is not the seed's key.
+    """
 
     seed: bytes
     public_key: bytes
+    # libsodium's 64-byte secret key (seed and public key), derived once: deriving it is a
+    # scalar multiplication, about what a signature itself costs.
+    _secret_key: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.seed) != SEED_BYTES:
+            raise ValueError(f"an Ed25519 seed is {SEED_BYTES} bytes, got {len(self.seed)}")
+        public_key, secret_key = nacl.bindings.crypto_sign_seed_keypair(self.seed)
+        if public_key != self.public_key:
+            raise ValueError("the public key is not the one this seed derives")
+        object.__setattr__(self, "_secret_key", secret_key)
 
     @classmethod
     def generate(cls) -> KeyPair:
@@ -77,12 +92,12 @@ class KeyPair:
         """
         if len(seed) != SEED_BYTES:
             raise ValueError(f"an Ed25519 seed is {SEED_BYTES} bytes, got {len(seed)}")
-        key = nacl.signing.SigningKey(seed)
-        return cls(seed=seed, public_key=bytes(key.verify_key))
+        public_key, _ = nacl.bindings.crypto_sign_seed_keypair(seed)
+        return cls(seed=seed, public_key=public_key)
 
     def sign(self, message: bytes) -> bytes:
         """Return the 64-byte Ed25519 signature of ``message``."""
-        return bytes(nacl.signing.SigningKey(self.seed).sign(message).signature)
+        return nacl.bindings.crypto_sign(message, self._secret_key)[:SIGNATURE_BYTES]
 
     def __repr__(self) -> str:  # never print the seed
         return f"KeyPair(public_key={self.public_key.hex()})"
