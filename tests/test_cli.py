@@ -84,7 +84,10 @@ def test_acceptance_scenario(up: NodeProcess) -> None:
     # status and keys
     status = json.loads(ok(run_cli(up, "status", "--json")))
     assert status["chain_id"] and status["modules"] == [
-        "consortium", "identity", "vehicles", "credentials"
+        "consortium",
+        "identity",
+        "vehicles",
+        "credentials",
     ]
     assert "chain id" in ok(run_cli(up, "status"))
     keys = json.loads(ok(run_cli(up, "keys", "list", "--json")))["keys"]

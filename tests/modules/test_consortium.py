@@ -32,8 +32,13 @@ def make_genesis(organisations: list[dict[str, Any]]) -> ConsortiumGenesis:
 
 
 def run(
-    state: MemoryState, message: str, args: dict[str, Any], signers: list[KeyPair],
-    *, height: int = 1, extra_standings: dict[bytes, KeyStanding] | None = None,
+    state: MemoryState,
+    message: str,
+    args: dict[str, Any],
+    signers: list[KeyPair],
+    *,
+    height: int = 1,
+    extra_standings: dict[bytes, KeyStanding] | None = None,
 ) -> list[Event]:
     """Execute one message like the runtime does: overlay, handler, flush on success."""
     spec = SPEC.messages[message]
@@ -63,17 +68,23 @@ class World:
         self.state = MemoryState()
         init_genesis(
             self.state,
-            make_genesis([
-                {
-                    "id": "oem_a", "name": "OEM A", "roles": ["supplier", "oem"],
-                    "admin_keys": [self.oem_admin.public_key.hex()],
-                    "member_keys": [self.oem_member.public_key.hex()],
-                },
-                {
-                    "id": "dealer_b", "name": "Dealer B", "roles": ["dealer"],
-                    "admin_keys": [self.dealer_admin.public_key.hex()],
-                },
-            ]),
+            make_genesis(
+                [
+                    {
+                        "id": "oem_a",
+                        "name": "OEM A",
+                        "roles": ["supplier", "oem"],
+                        "admin_keys": [self.oem_admin.public_key.hex()],
+                        "member_keys": [self.oem_member.public_key.hex()],
+                    },
+                    {
+                        "id": "dealer_b",
+                        "name": "Dealer B",
+                        "roles": ["dealer"],
+                        "admin_keys": [self.dealer_admin.public_key.hex()],
+                    },
+                ]
+            ),
         )
 
 
@@ -143,7 +154,9 @@ def test_org_did_format() -> None:
 )
 def test_genesis_refuses_invalid_organisation(change: dict[str, Any], code: ConsortiumCode) -> None:
     entry = {
-        "id": "org", "name": "Org", "roles": ["oem"],
+        "id": "org",
+        "name": "Org",
+        "roles": ["oem"],
         "admin_keys": [KeyPair.generate().public_key.hex()],
     }
     entry.update(change)
@@ -182,9 +195,11 @@ def test_genesis_refuses_unknown_fields() -> None:
 def test_admin_adds_device_key_with_proof_of_possession(world: World) -> None:
     new = KeyPair.generate()
     events = run(
-        world.state, "add_key",
+        world.state,
+        "add_key",
         {"org": "oem_a", "public_key": new.public_key.hex(), "kind": "device"},
-        [world.oem_admin, new], height=5,
+        [world.oem_admin, new],
+        height=5,
     )
     standing = resolve_key(world.state, new.public_key)
     assert standing is not None and standing.kind == "device" and standing.org == "oem_a"
@@ -195,55 +210,75 @@ def test_admin_adds_device_key_with_proof_of_possession(world: World) -> None:
     assert record.added_height == 5
     assert events[0].type == "consortium.key_added"
     assert events[0].attributes == {
-        "org": "oem_a", "public_key": new.public_key.hex(), "kind": "device",
+        "org": "oem_a",
+        "public_key": new.public_key.hex(),
+        "kind": "device",
     }
 
 
 def test_add_key_without_new_key_signature_is_refused(world: World) -> None:
     new = KeyPair.generate()
     with expect_code(ConsortiumCode.NEW_KEY_NOT_SIGNED):
-        run(world.state, "add_key",
+        run(
+            world.state,
+            "add_key",
             {"org": "oem_a", "public_key": new.public_key.hex(), "kind": "member"},
-            [world.oem_admin])
+            [world.oem_admin],
+        )
 
 
 def test_add_key_signed_by_member_key_is_refused(world: World) -> None:
     new = KeyPair.generate()
     with expect_code(ConsortiumCode.NOT_ORG_ADMIN):
-        run(world.state, "add_key",
+        run(
+            world.state,
+            "add_key",
             {"org": "oem_a", "public_key": new.public_key.hex(), "kind": "member"},
-            [world.oem_member, new])
+            [world.oem_member, new],
+        )
 
 
 def test_add_key_signed_by_admin_of_another_org_is_refused(world: World) -> None:
     new = KeyPair.generate()
     with expect_code(ConsortiumCode.NOT_ORG_ADMIN):
-        run(world.state, "add_key",
+        run(
+            world.state,
+            "add_key",
             {"org": "oem_a", "public_key": new.public_key.hex(), "kind": "admin"},
-            [world.dealer_admin, new])
+            [world.dealer_admin, new],
+        )
 
 
 def test_add_key_already_registered_elsewhere_is_refused(world: World) -> None:
     with expect_code(ConsortiumCode.KEY_IN_USE):
-        run(world.state, "add_key",
+        run(
+            world.state,
+            "add_key",
             {"org": "oem_a", "public_key": world.dealer_admin.public_key.hex(), "kind": "member"},
-            [world.oem_admin, world.dealer_admin])
+            [world.oem_admin, world.dealer_admin],
+        )
 
 
 def test_add_key_to_unknown_org_is_refused(world: World) -> None:
     new = KeyPair.generate()
     with expect_code(ConsortiumCode.UNKNOWN_ORG):
-        run(world.state, "add_key",
+        run(
+            world.state,
+            "add_key",
             {"org": "ghost", "public_key": new.public_key.hex(), "kind": "member"},
-            [world.oem_admin, new])
+            [world.oem_admin, new],
+        )
 
 
 def test_add_key_with_unknown_kind_is_refused(world: World) -> None:
     new = KeyPair.generate()
     with expect_code(ConsortiumCode.INVALID_KIND):
-        run(world.state, "add_key",
+        run(
+            world.state,
+            "add_key",
             {"org": "oem_a", "public_key": new.public_key.hex(), "kind": "owner"},
-            [world.oem_admin, new])
+            [world.oem_admin, new],
+        )
 
 
 @pytest.mark.parametrize(
@@ -254,26 +289,33 @@ def test_add_key_with_unknown_kind_is_refused(world: World) -> None:
         ("ab" * 31, ConsortiumCode.INVALID_KEY_ENCODING),
     ],
 )
-def test_add_key_with_invalid_key_is_refused(
-    world: World, text: str, code: ConsortiumCode
-) -> None:
+def test_add_key_with_invalid_key_is_refused(world: World, text: str, code: ConsortiumCode) -> None:
     with expect_code(code):
-        run(world.state, "add_key", {"org": "oem_a", "public_key": text, "kind": "member"},
-            [world.oem_admin])
+        run(
+            world.state,
+            "add_key",
+            {"org": "oem_a", "public_key": text, "kind": "member"},
+            [world.oem_admin],
+        )
 
 
 def test_add_key_with_uppercase_hex_is_refused(world: World) -> None:
     new = KeyPair.generate()
     with expect_code(ConsortiumCode.INVALID_KEY_ENCODING):
-        run(world.state, "add_key",
+        run(
+            world.state,
+            "add_key",
             {"org": "oem_a", "public_key": new.public_key.hex().upper(), "kind": "member"},
-            [world.oem_admin, new])
+            [world.oem_admin, new],
+        )
 
 
 def test_add_key_args_refuse_unknown_fields() -> None:
     with pytest.raises(DecodeError):
-        convert({"org": "a", "public_key": "00", "kind": "admin", "extra": 1},
-                SPEC.messages["add_key"].args_type)
+        convert(
+            {"org": "a", "public_key": "00", "kind": "admin", "extra": 1},
+            SPEC.messages["add_key"].args_type,
+        )
 
 
 def test_add_key_spec_introduces_the_new_key_and_needs_no_role() -> None:
@@ -289,9 +331,12 @@ def test_failed_add_key_leaves_no_state_change(world: World) -> None:
     before = world.state.items()
     new = KeyPair.generate()
     with expect_code(ConsortiumCode.NOT_ORG_ADMIN):
-        run(world.state, "add_key",
+        run(
+            world.state,
+            "add_key",
             {"org": "oem_a", "public_key": new.public_key.hex(), "kind": "member"},
-            [world.oem_member, new])
+            [world.oem_member, new],
+        )
     assert world.state.items() == before
 
 
@@ -299,25 +344,39 @@ def test_failed_add_key_leaves_no_state_change(world: World) -> None:
 
 
 def test_admin_revokes_member_key_and_record_stays(world: World) -> None:
-    events = run(world.state, "revoke_key",
-                 {"org": "oem_a", "public_key": world.oem_member.public_key.hex()},
-                 [world.oem_admin], height=7)
+    events = run(
+        world.state,
+        "revoke_key",
+        {"org": "oem_a", "public_key": world.oem_member.public_key.hex()},
+        [world.oem_admin],
+        height=7,
+    )
     standing = resolve_key(world.state, world.oem_member.public_key)
     assert standing is not None and standing.status == KeyStatus.REVOKED
     assert world.oem_member.public_key not in active_keys_of(world.state, "oem_a")
-    record = next(r for r in list_keys_of(world.state, "oem_a")
-                  if r.public_key == world.oem_member.public_key.hex())
+    record = next(
+        r
+        for r in list_keys_of(world.state, "oem_a")
+        if r.public_key == world.oem_member.public_key.hex()
+    )
     assert (record.status, record.revoked_height) == ("revoked", 7)
     assert events[0].type == "consortium.key_revoked"
 
 
 def test_revoked_key_cannot_be_added_again(world: World) -> None:
-    run(world.state, "revoke_key",
-        {"org": "oem_a", "public_key": world.oem_member.public_key.hex()}, [world.oem_admin])
+    run(
+        world.state,
+        "revoke_key",
+        {"org": "oem_a", "public_key": world.oem_member.public_key.hex()},
+        [world.oem_admin],
+    )
     with expect_code(ConsortiumCode.KEY_IN_USE):
-        run(world.state, "add_key",
+        run(
+            world.state,
+            "add_key",
             {"org": "oem_a", "public_key": world.oem_member.public_key.hex(), "kind": "member"},
-            [world.oem_admin, world.oem_member])
+            [world.oem_admin, world.oem_member],
+        )
 
 
 def test_revoking_already_revoked_key_is_refused(world: World) -> None:
@@ -329,57 +388,82 @@ def test_revoking_already_revoked_key_is_refused(world: World) -> None:
 
 def test_revoking_last_admin_key_is_refused(world: World) -> None:
     with expect_code(ConsortiumCode.LAST_ADMIN_KEY):
-        run(world.state, "revoke_key",
-            {"org": "oem_a", "public_key": world.oem_admin.public_key.hex()}, [world.oem_admin])
+        run(
+            world.state,
+            "revoke_key",
+            {"org": "oem_a", "public_key": world.oem_admin.public_key.hex()},
+            [world.oem_admin],
+        )
 
 
 def test_admin_key_can_be_revoked_once_another_admin_exists(world: World) -> None:
     second = KeyPair.generate()
-    run(world.state, "add_key",
+    run(
+        world.state,
+        "add_key",
         {"org": "oem_a", "public_key": second.public_key.hex(), "kind": "admin"},
-        [world.oem_admin, second])
-    run(world.state, "revoke_key",
-        {"org": "oem_a", "public_key": world.oem_admin.public_key.hex()}, [second])
+        [world.oem_admin, second],
+    )
+    run(
+        world.state,
+        "revoke_key",
+        {"org": "oem_a", "public_key": world.oem_admin.public_key.hex()},
+        [second],
+    )
     standing = resolve_key(world.state, world.oem_admin.public_key)
     assert standing is not None and standing.status == KeyStatus.REVOKED
     with expect_code(ConsortiumCode.NOT_ORG_ADMIN):  # the revoked admin can no longer act
-        run(world.state, "revoke_key",
+        run(
+            world.state,
+            "revoke_key",
             {"org": "oem_a", "public_key": world.oem_member.public_key.hex()},
-            [world.oem_admin])
+            [world.oem_admin],
+        )
 
 
 def test_revoking_unknown_key_is_refused(world: World) -> None:
     with expect_code(ConsortiumCode.UNKNOWN_KEY):
-        run(world.state, "revoke_key",
+        run(
+            world.state,
+            "revoke_key",
             {"org": "oem_a", "public_key": KeyPair.generate().public_key.hex()},
-            [world.oem_admin])
+            [world.oem_admin],
+        )
 
 
 def test_revoking_key_of_another_org_is_refused(world: World) -> None:
     with expect_code(ConsortiumCode.KEY_NOT_IN_ORG):
-        run(world.state, "revoke_key",
+        run(
+            world.state,
+            "revoke_key",
             {"org": "oem_a", "public_key": world.dealer_admin.public_key.hex()},
-            [world.oem_admin])
+            [world.oem_admin],
+        )
 
 
 def test_revoke_key_by_non_admin_is_refused(world: World) -> None:
     with expect_code(ConsortiumCode.NOT_ORG_ADMIN):
-        run(world.state, "revoke_key",
+        run(
+            world.state,
+            "revoke_key",
             {"org": "oem_a", "public_key": world.oem_member.public_key.hex()},
-            [world.oem_member])
+            [world.oem_member],
+        )
 
 
 def test_revoke_key_in_unknown_org_is_refused(world: World) -> None:
     with expect_code(ConsortiumCode.UNKNOWN_ORG):
-        run(world.state, "revoke_key",
+        run(
+            world.state,
+            "revoke_key",
             {"org": "ghost", "public_key": world.oem_member.public_key.hex()},
-            [world.oem_admin])
+            [world.oem_admin],
+        )
 
 
 def test_revoke_key_with_bad_hex_is_refused(world: World) -> None:
     with expect_code(ConsortiumCode.INVALID_KEY_ENCODING):
-        run(world.state, "revoke_key", {"org": "oem_a", "public_key": "xyz"},
-            [world.oem_admin])
+        run(world.state, "revoke_key", {"org": "oem_a", "public_key": "xyz"}, [world.oem_admin])
 
 
 def test_messages_for_inactive_org_are_refused(world: World) -> None:
@@ -388,19 +472,28 @@ def test_messages_for_inactive_org_are_refused(world: World) -> None:
     org = get_organisation(world.state, "oem_a")
     assert org is not None
     keeper.write_organisation(
-        world.state, convert({"id": org.id, "name": org.name, "roles": org.roles,
-                              "status": "suspended"}, type(org)),
+        world.state,
+        convert(
+            {"id": org.id, "name": org.name, "roles": org.roles, "status": "suspended"}, type(org)
+        ),
     )
     with expect_code(ConsortiumCode.ORG_INACTIVE):
-        run(world.state, "revoke_key",
+        run(
+            world.state,
+            "revoke_key",
             {"org": "oem_a", "public_key": world.oem_member.public_key.hex()},
-            [world.oem_admin])
+            [world.oem_admin],
+        )
 
 
 def test_add_key_known_to_another_module_is_refused(world: World) -> None:
     did_key = KeyPair.generate()
     standing = KeyStanding(status=KeyStatus.ACTIVE, did="did:amc:someone")
     with expect_code(ConsortiumCode.KEY_IN_USE):
-        run(world.state, "add_key",
+        run(
+            world.state,
+            "add_key",
             {"org": "oem_a", "public_key": did_key.public_key.hex(), "kind": "member"},
-            [world.oem_admin, did_key], extra_standings={did_key.public_key: standing})
+            [world.oem_admin, did_key],
+            extra_standings={did_key.public_key: standing},
+        )

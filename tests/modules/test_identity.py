@@ -36,8 +36,12 @@ def standing_of(state: MemoryState, key: bytes) -> KeyStanding | None:
 
 
 def run(
-    state: MemoryState, message: str, args: dict[str, Any], signers: list[KeyPair],
-    *, height: int = 1,
+    state: MemoryState,
+    message: str,
+    args: dict[str, Any],
+    signers: list[KeyPair],
+    *,
+    height: int = 1,
 ) -> list[Event]:
     """Execute one message like the runtime does: overlay, handler, flush on success."""
     spec = SPEC.messages[message]
@@ -78,16 +82,35 @@ class World:
         self.state = MemoryState()
         consortium.init_genesis(
             self.state,
-            convert({"organisations": [{
-                "id": "oem_a", "name": "OEM A", "roles": ["oem"],
-                "admin_keys": [self.oem_admin.public_key.hex()],
-                "device_keys": [self.oem_device.public_key.hex(), self.oem_old.public_key.hex()],
-            }]}, consortium.ConsortiumGenesis),
+            convert(
+                {
+                    "organisations": [
+                        {
+                            "id": "oem_a",
+                            "name": "OEM A",
+                            "roles": ["oem"],
+                            "admin_keys": [self.oem_admin.public_key.hex()],
+                            "device_keys": [
+                                self.oem_device.public_key.hex(),
+                                self.oem_old.public_key.hex(),
+                            ],
+                        }
+                    ]
+                },
+                consortium.ConsortiumGenesis,
+            ),
         )
         # revoke one org key so org DID resolution must skip it
         overlay = Overlay(self.state)
-        ctx = TxContext("test", 1, 0, "00" * 32, (self.oem_admin.public_key,),
-                        (consortium.resolve_key(self.state, self.oem_admin.public_key),), overlay)
+        ctx = TxContext(
+            "test",
+            1,
+            0,
+            "00" * 32,
+            (self.oem_admin.public_key,),
+            (consortium.resolve_key(self.state, self.oem_admin.public_key),),
+            overlay,
+        )
         consortium.SPEC.messages["revoke_key"].handler(
             ctx, consortium.RevokeKeyArgs(org="oem_a", public_key=self.oem_old.public_key.hex())
         )
@@ -96,16 +119,32 @@ class World:
         self.alice_did = did_for_key(self.alice.public_key)
 
     def create_alice(self, **extra: Any) -> list[Event]:
-        return run(self.state, "create_did",
-                   {"public_key": self.alice.public_key.hex(), **extra},
-                   [self.oem_admin, self.alice], height=2)
+        return run(
+            self.state,
+            "create_did",
+            {"public_key": self.alice.public_key.hex(), **extra},
+            [self.oem_admin, self.alice],
+            height=2,
+        )
 
-    def add_key(self, key: KeyPair, purposes: list[str] | None = None,
-                signers: list[KeyPair] | None = None, height: int = 3) -> list[Event]:
-        return run(self.state, "add_key",
-                   {"did": self.alice_did, "public_key": key.public_key.hex(),
-                    "purposes": purposes or ["authentication"]},
-                   signers if signers is not None else [self.alice, key], height=height)
+    def add_key(
+        self,
+        key: KeyPair,
+        purposes: list[str] | None = None,
+        signers: list[KeyPair] | None = None,
+        height: int = 3,
+    ) -> list[Event]:
+        return run(
+            self.state,
+            "add_key",
+            {
+                "did": self.alice_did,
+                "public_key": key.public_key.hex(),
+                "purposes": purposes or ["authentication"],
+            },
+            signers if signers is not None else [self.alice, key],
+            height=height,
+        )
 
 
 @pytest.fixture
@@ -128,7 +167,7 @@ def test_did_for_key_is_base58_of_truncated_sha256() -> None:
     key = KeyPair.generate().public_key
     did = did_for_key(key)
     assert did == "did:amc:" + base58.b58encode(sha256(key)[:16]).decode()
-    assert parse_did(did) == ("key", did[len("did:amc:"):])
+    assert parse_did(did) == ("key", did[len("did:amc:") :])
 
 
 def test_vehicle_and_org_dids_parse_to_their_kind() -> None:
@@ -138,8 +177,15 @@ def test_vehicle_and_org_dids_parse_to_their_kind() -> None:
 
 
 @pytest.mark.parametrize(
-    "did", ["did:amc:", "did:web:example.com", "did:amc:a b", "did:amc:" + "a" * 129,
-            "did:amc:abc\n", "DID:amc:abc"],
+    "did",
+    [
+        "did:amc:",
+        "did:web:example.com",
+        "did:amc:a b",
+        "did:amc:" + "a" * 129,
+        "did:amc:abc\n",
+        "DID:amc:abc",
+    ],
 )
 def test_malformed_did_is_refused(did: str) -> None:
     with expect_code(IdentityCode.INVALID_DID):
@@ -156,19 +202,24 @@ def test_did_for_any_key_matches_the_did_syntax(key: bytes) -> None:
 
 
 def test_create_did_stores_first_key_with_default_purposes(world: World) -> None:
-    events = world.create_alice(services=[
-        {"id": "vault", "type": "DataVault", "service_endpoint": "https://vault.example/alice"},
-    ])
+    events = world.create_alice(
+        services=[
+            {"id": "vault", "type": "DataVault", "service_endpoint": "https://vault.example/alice"},
+        ]
+    )
     assert events[0].type == "identity.did_created"
     assert events[0].attributes == {
-        "did": world.alice_did, "key_id": f"{world.alice_did}#key-1", "sponsor": "oem_a",
+        "did": world.alice_did,
+        "key_id": f"{world.alice_did}#key-1",
+        "sponsor": "oem_a",
     }
     result = resolve_did(world.state, world.alice_did)
     assert result is not None
     doc = result["didDocument"]
     did = world.alice_did
     assert doc["@context"] == [
-        "https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1",
+        "https://www.w3.org/ns/did/v1",
+        "https://w3id.org/security/multikey/v1",
     ]
     assert doc["id"] == did
     assert "controller" not in doc
@@ -183,11 +234,16 @@ def test_create_did_stores_first_key_with_default_purposes(world: World) -> None
     assert doc["capabilityInvocation"] == [f"{did}#key-1"]
     assert "keyAgreement" not in doc
     assert doc["service"] == [
-        {"id": f"{did}#vault", "type": "DataVault",
-         "serviceEndpoint": "https://vault.example/alice"},
+        {
+            "id": f"{did}#vault",
+            "type": "DataVault",
+            "serviceEndpoint": "https://vault.example/alice",
+        },
     ]
     assert result["didDocumentMetadata"] == {
-        "created_height": 2, "updated_height": 2, "deactivated": False,
+        "created_height": 2,
+        "updated_height": 2,
+        "deactivated": False,
     }
     assert did_exists(world.state, did)
     assert is_controlled_by(world.state, did, world.alice.public_key)
@@ -212,8 +268,10 @@ def test_every_message_is_indexed_by_did() -> None:
         "add_key": {"did": did, "public_key": key, "purposes": ["authentication"]},
         "rotate_key": {"did": did, "key_id": "key-1", "new_public_key": key},
         "revoke_key": {"did": did, "key_id": "key-1"},
-        "add_service": {"did": did, "service": {"id": "v", "type": "t",
-                                                "service_endpoint": "https://x"}},
+        "add_service": {
+            "did": did,
+            "service": {"id": "v", "type": "t", "service_endpoint": "https://x"},
+        },
         "deactivate": {"did": did},
     }
     for name, args in samples.items():
@@ -232,26 +290,32 @@ def test_create_did_with_key_of_another_did_is_refused(alice: World) -> None:
     bob = KeyPair.generate()
     alice.add_key(bob)
     with expect_code(IdentityCode.KEY_IN_USE):
-        run(alice.state, "create_did", {"public_key": bob.public_key.hex()},
-            [alice.oem_admin, bob])
+        run(alice.state, "create_did", {"public_key": bob.public_key.hex()}, [alice.oem_admin, bob])
 
 
 def test_create_did_with_consortium_key_is_refused(world: World) -> None:
     with expect_code(IdentityCode.KEY_IN_USE):
-        run(world.state, "create_did", {"public_key": world.oem_device.public_key.hex()},
-            [world.oem_admin, world.oem_device])
+        run(
+            world.state,
+            "create_did",
+            {"public_key": world.oem_device.public_key.hex()},
+            [world.oem_admin, world.oem_device],
+        )
 
 
 def test_create_did_without_key_signature_is_refused(world: World) -> None:
     with expect_code(IdentityCode.NEW_KEY_NOT_SIGNED):
-        run(world.state, "create_did", {"public_key": world.alice.public_key.hex()},
-            [world.oem_admin])
+        run(
+            world.state,
+            "create_did",
+            {"public_key": world.alice.public_key.hex()},
+            [world.oem_admin],
+        )
 
 
 def test_create_did_without_consortium_sponsor_is_refused(world: World) -> None:
     with expect_code(IdentityCode.NO_SPONSOR):
-        run(world.state, "create_did", {"public_key": world.alice.public_key.hex()},
-            [world.alice])
+        run(world.state, "create_did", {"public_key": world.alice.public_key.hex()}, [world.alice])
 
 
 @pytest.mark.parametrize(
@@ -280,9 +344,7 @@ def test_create_did_with_invalid_key_is_refused(
         {"id": "v", "type": "T", "service_endpoint": "not a url"},
     ],
 )
-def test_create_did_with_invalid_service_is_refused(
-    world: World, service: dict[str, str]
-) -> None:
+def test_create_did_with_invalid_service_is_refused(world: World, service: dict[str, str]) -> None:
     with expect_code(IdentityCode.INVALID_SERVICE):
         world.create_alice(services=[service])
 
@@ -294,8 +356,7 @@ def test_create_did_with_duplicate_service_ids_is_refused(world: World) -> None:
 
 
 def test_create_did_with_too_many_services_is_refused(world: World) -> None:
-    services = [{"id": f"s{i}", "type": "T", "service_endpoint": "https://x"}
-                for i in range(17)]
+    services = [{"id": f"s{i}", "type": "T", "service_endpoint": "https://x"} for i in range(17)]
     with expect_code(IdentityCode.TOO_MANY_SERVICES):
         world.create_alice(services=services)
 
@@ -313,7 +374,9 @@ def test_add_key_gets_next_key_id_and_purposes_in_document(alice: World) -> None
     events = alice.add_key(agree, ["keyAgreement", "authentication"], height=4)
     did = alice.alice_did
     assert events[0].attributes == {
-        "did": did, "key_id": f"{did}#key-2", "purposes": ["authentication", "keyAgreement"],
+        "did": did,
+        "key_id": f"{did}#key-2",
+        "purposes": ["authentication", "keyAgreement"],
     }
     result = resolve_did(alice.state, did)
     assert result is not None
@@ -362,9 +425,12 @@ def test_add_key_with_bad_purposes_is_refused(
 ) -> None:
     new = KeyPair.generate()
     with expect_code(code):
-        run(alice.state, "add_key",
+        run(
+            alice.state,
+            "add_key",
             {"did": alice.alice_did, "public_key": new.public_key.hex(), "purposes": purposes},
-            [alice.alice, new])
+            [alice.alice, new],
+        )
 
 
 def test_add_key_beyond_limit_is_refused(alice: World) -> None:
@@ -383,28 +449,46 @@ def test_add_key_to_unknown_did_is_refused(world: World) -> None:
 def test_add_key_to_org_did_is_refused(world: World) -> None:
     new = KeyPair.generate()
     with expect_code(IdentityCode.ORG_DID_NOT_MANAGED):
-        run(world.state, "add_key",
-            {"did": "did:amc:org:oem_a", "public_key": new.public_key.hex(),
-             "purposes": ["authentication"]},
-            [world.oem_admin, new])
+        run(
+            world.state,
+            "add_key",
+            {
+                "did": "did:amc:org:oem_a",
+                "public_key": new.public_key.hex(),
+                "purposes": ["authentication"],
+            },
+            [world.oem_admin, new],
+        )
 
 
 def test_add_key_to_unregistered_vehicle_did_is_refused(world: World) -> None:
     new = KeyPair.generate()
     with expect_code(IdentityCode.VEHICLE_DID_NOT_REGISTERED):
-        run(world.state, "add_key",
-            {"did": vehicle_did(VIN), "public_key": new.public_key.hex(),
-             "purposes": ["authentication"]},
-            [world.oem_admin, new])
+        run(
+            world.state,
+            "add_key",
+            {
+                "did": vehicle_did(VIN),
+                "public_key": new.public_key.hex(),
+                "purposes": ["authentication"],
+            },
+            [world.oem_admin, new],
+        )
 
 
 def test_add_key_with_malformed_did_is_refused(world: World) -> None:
     new = KeyPair.generate()
     with expect_code(IdentityCode.INVALID_DID):
-        run(world.state, "add_key",
-            {"did": "did:amc:has space", "public_key": new.public_key.hex(),
-             "purposes": ["authentication"]},
-            [world.alice, new])
+        run(
+            world.state,
+            "add_key",
+            {
+                "did": "did:amc:has space",
+                "public_key": new.public_key.hex(),
+                "purposes": ["authentication"],
+            },
+            [world.alice, new],
+        )
 
 
 # --- rotate_key -------------------------------------------------------------------------------
@@ -413,19 +497,28 @@ def test_add_key_with_malformed_did_is_refused(world: World) -> None:
 def test_rotate_key_revokes_old_and_adds_new_with_same_purposes(alice: World) -> None:
     new = KeyPair.generate()
     did = alice.alice_did
-    events = run(alice.state, "rotate_key",
-                 {"did": did, "key_id": "#key-1", "new_public_key": new.public_key.hex()},
-                 [alice.alice, new], height=9)
+    events = run(
+        alice.state,
+        "rotate_key",
+        {"did": did, "key_id": "#key-1", "new_public_key": new.public_key.hex()},
+        [alice.alice, new],
+        height=9,
+    )
     assert events[0].attributes == {
-        "did": did, "revoked_key_id": f"{did}#key-1", "key_id": f"{did}#key-2",
+        "did": did,
+        "revoked_key_id": f"{did}#key-1",
+        "key_id": f"{did}#key-2",
     }
     result = resolve_did(alice.state, did)
     assert result is not None
     doc = result["didDocument"]
     assert [m["id"] for m in doc["verificationMethod"]] == [f"{did}#key-2"]
-    assert doc["authentication"] == doc["assertionMethod"] == doc["capabilityInvocation"] == [
-        f"{did}#key-2"
-    ]
+    assert (
+        doc["authentication"]
+        == doc["assertionMethod"]
+        == doc["capabilityInvocation"]
+        == [f"{did}#key-2"]
+    )
     old = resolve_key(alice.state, alice.alice.public_key)
     assert old is not None and old.status == KeyStatus.REVOKED
     assert not is_controlled_by(alice.state, did, alice.alice.public_key)
@@ -437,43 +530,64 @@ def test_rotate_key_revokes_old_and_adds_new_with_same_purposes(alice: World) ->
 
 def test_rotate_key_accepts_full_did_url_as_key_id(alice: World) -> None:
     new = KeyPair.generate()
-    run(alice.state, "rotate_key",
-        {"did": alice.alice_did, "key_id": f"{alice.alice_did}#key-1",
-         "new_public_key": new.public_key.hex()},
-        [alice.alice, new])
+    run(
+        alice.state,
+        "rotate_key",
+        {
+            "did": alice.alice_did,
+            "key_id": f"{alice.alice_did}#key-1",
+            "new_public_key": new.public_key.hex(),
+        },
+        [alice.alice, new],
+    )
     assert is_controlled_by(alice.state, alice.alice_did, new.public_key)
 
 
 def test_rotate_to_a_used_key_is_refused(alice: World) -> None:
     with expect_code(IdentityCode.KEY_IN_USE):
-        run(alice.state, "rotate_key",
-            {"did": alice.alice_did, "key_id": "key-1",
-             "new_public_key": alice.oem_device.public_key.hex()},
-            [alice.alice, alice.oem_device])
+        run(
+            alice.state,
+            "rotate_key",
+            {
+                "did": alice.alice_did,
+                "key_id": "key-1",
+                "new_public_key": alice.oem_device.public_key.hex(),
+            },
+            [alice.alice, alice.oem_device],
+        )
 
 
 def test_rotate_unknown_key_id_is_refused(alice: World) -> None:
     new = KeyPair.generate()
     with expect_code(IdentityCode.UNKNOWN_KEY_ID):
-        run(alice.state, "rotate_key",
+        run(
+            alice.state,
+            "rotate_key",
             {"did": alice.alice_did, "key_id": "key-7", "new_public_key": new.public_key.hex()},
-            [alice.alice, new])
+            [alice.alice, new],
+        )
 
 
 def test_rotate_with_malformed_key_id_is_refused(alice: World) -> None:
     new = KeyPair.generate()
     with expect_code(IdentityCode.INVALID_KEY_ID):
-        run(alice.state, "rotate_key",
+        run(
+            alice.state,
+            "rotate_key",
             {"did": alice.alice_did, "key_id": "key 1", "new_public_key": new.public_key.hex()},
-            [alice.alice, new])
+            [alice.alice, new],
+        )
 
 
 def test_rotate_without_new_key_signature_is_refused(alice: World) -> None:
     new = KeyPair.generate()
     with expect_code(IdentityCode.NEW_KEY_NOT_SIGNED):
-        run(alice.state, "rotate_key",
+        run(
+            alice.state,
+            "rotate_key",
             {"did": alice.alice_did, "key_id": "key-1", "new_public_key": new.public_key.hex()},
-            [alice.alice])
+            [alice.alice],
+        )
 
 
 # --- revoke_key -------------------------------------------------------------------------------
@@ -482,8 +596,13 @@ def test_rotate_without_new_key_signature_is_refused(alice: World) -> None:
 def test_revoke_key_removes_it_from_document_and_keeps_it_indexed(alice: World) -> None:
     second = KeyPair.generate()
     alice.add_key(second)
-    events = run(alice.state, "revoke_key", {"did": alice.alice_did, "key_id": "key-2"},
-                 [alice.alice], height=6)
+    events = run(
+        alice.state,
+        "revoke_key",
+        {"did": alice.alice_did, "key_id": "key-2"},
+        [alice.alice],
+        height=6,
+    )
     assert events[0].type == "identity.key_revoked"
     result = resolve_did(alice.state, alice.alice_did)
     assert result is not None
@@ -498,8 +617,7 @@ def test_revoke_key_removes_it_from_document_and_keeps_it_indexed(alice: World) 
 
 def test_revoking_last_auth_key_is_refused(alice: World) -> None:
     with expect_code(IdentityCode.LAST_AUTH_KEY):
-        run(alice.state, "revoke_key", {"did": alice.alice_did, "key_id": "key-1"},
-            [alice.alice])
+        run(alice.state, "revoke_key", {"did": alice.alice_did, "key_id": "key-1"}, [alice.alice])
 
 
 def test_revoking_non_auth_key_is_allowed_with_single_auth_key(alice: World) -> None:
@@ -511,20 +629,22 @@ def test_revoking_already_revoked_key_is_refused(alice: World) -> None:
     alice.add_key(KeyPair.generate())
     run(alice.state, "revoke_key", {"did": alice.alice_did, "key_id": "key-2"}, [alice.alice])
     with expect_code(IdentityCode.KEY_ALREADY_REVOKED):
-        run(alice.state, "revoke_key", {"did": alice.alice_did, "key_id": "key-2"},
-            [alice.alice])
+        run(alice.state, "revoke_key", {"did": alice.alice_did, "key_id": "key-2"}, [alice.alice])
 
 
 def test_revoking_unknown_key_id_is_refused(alice: World) -> None:
     with expect_code(IdentityCode.UNKNOWN_KEY_ID):
-        run(alice.state, "revoke_key", {"did": alice.alice_did, "key_id": "key-3"},
-            [alice.alice])
+        run(alice.state, "revoke_key", {"did": alice.alice_did, "key_id": "key-3"}, [alice.alice])
 
 
 def test_revoke_key_by_non_controller_is_refused(alice: World) -> None:
     with expect_code(IdentityCode.NOT_CONTROLLER):
-        run(alice.state, "revoke_key", {"did": alice.alice_did, "key_id": "key-1"},
-            [alice.oem_admin])
+        run(
+            alice.state,
+            "revoke_key",
+            {"did": alice.alice_did, "key_id": "key-1"},
+            [alice.oem_admin],
+        )
 
 
 # --- add_service ------------------------------------------------------------------------------
@@ -532,8 +652,9 @@ def test_revoke_key_by_non_controller_is_refused(alice: World) -> None:
 
 def test_add_service_appears_in_document(alice: World) -> None:
     service = {"id": "vault", "type": "DataVault", "service_endpoint": "https://v.example/a"}
-    events = run(alice.state, "add_service", {"did": alice.alice_did, "service": service},
-                 [alice.alice])
+    events = run(
+        alice.state, "add_service", {"did": alice.alice_did, "service": service}, [alice.alice]
+    )
     assert events[0].attributes["service_id"] == f"{alice.alice_did}#vault"
     result = resolve_did(alice.state, alice.alice_did)
     assert result is not None
@@ -544,15 +665,18 @@ def test_add_duplicate_service_is_refused(alice: World) -> None:
     service = {"id": "vault", "type": "DataVault", "service_endpoint": "https://v.example/a"}
     run(alice.state, "add_service", {"did": alice.alice_did, "service": service}, [alice.alice])
     with expect_code(IdentityCode.DUPLICATE_SERVICE):
-        run(alice.state, "add_service", {"did": alice.alice_did, "service": service},
-            [alice.alice])
+        run(alice.state, "add_service", {"did": alice.alice_did, "service": service}, [alice.alice])
 
 
 def test_add_service_by_non_controller_is_refused(alice: World) -> None:
     service = {"id": "vault", "type": "DataVault", "service_endpoint": "https://v.example/a"}
     with expect_code(IdentityCode.NOT_CONTROLLER):
-        run(alice.state, "add_service", {"did": alice.alice_did, "service": service},
-            [alice.oem_admin])
+        run(
+            alice.state,
+            "add_service",
+            {"did": alice.alice_did, "service": service},
+            [alice.oem_admin],
+        )
 
 
 # --- deactivate -------------------------------------------------------------------------------
@@ -566,7 +690,9 @@ def test_deactivate_hides_keys_and_refuses_further_messages(alice: World) -> Non
     assert "verificationMethod" not in result["didDocument"]
     assert "authentication" not in result["didDocument"]
     assert result["didDocumentMetadata"] == {
-        "created_height": 2, "updated_height": 8, "deactivated": True,
+        "created_height": 2,
+        "updated_height": 8,
+        "deactivated": True,
     }
     assert not did_exists(alice.state, alice.alice_did)
     assert not is_controlled_by(alice.state, alice.alice_did, alice.alice.public_key)
@@ -597,8 +723,9 @@ def test_org_did_resolves_to_active_consortium_keys(world: World) -> None:
     assert [decode_multikey(m["publicKeyMultibase"]) for m in doc["verificationMethod"]] == (
         expected
     )
-    assert all(m["type"] == "Multikey" and m["controller"] == did
-               for m in doc["verificationMethod"])
+    assert all(
+        m["type"] == "Multikey" and m["controller"] == did for m in doc["verificationMethod"]
+    )
     assert doc["authentication"] == [f"{did}#{encode_multikey(k)}" for k in expected]
     assert result["didDocumentMetadata"]["updated_height"] == 1
     assert did_exists(world.state, did)
@@ -624,8 +751,9 @@ def test_resolving_malformed_did_is_refused(world: World) -> None:
 
 def register(world: World, vin: str = VIN, key: bytes | None = None) -> str:
     overlay = Overlay(world.state)
-    did = register_vehicle_did(overlay, vin=vin, controller="did:amc:org:oem_a",
-                               vehicle_key=key, height=11)
+    did = register_vehicle_did(
+        overlay, vin=vin, controller="did:amc:org:oem_a", vehicle_key=key, height=11
+    )
     overlay.flush_into(world.state)
     return did
 
@@ -643,17 +771,18 @@ def test_vehicle_did_registration_with_vehicle_key(world: World) -> None:
     assert result["didDocumentMetadata"]["created_height"] == 11
     assert did_exists(world.state, did)
     assert is_controlled_by(world.state, did, car.public_key)
-    assert resolve_key(world.state, car.public_key) == KeyStanding(
-        status=KeyStatus.ACTIVE, did=did
-    )
+    assert resolve_key(world.state, car.public_key) == KeyStanding(status=KeyStatus.ACTIVE, did=did)
 
 
 def test_vehicle_key_can_rotate_itself(world: World) -> None:
     car, new = KeyPair.generate(), KeyPair.generate()
     did = register(world, key=car.public_key)
-    run(world.state, "rotate_key",
+    run(
+        world.state,
+        "rotate_key",
         {"did": did, "key_id": "vehicle-key", "new_public_key": new.public_key.hex()},
-        [car, new])
+        [car, new],
+    )
     assert is_controlled_by(world.state, did, new.public_key)
     assert not is_controlled_by(world.state, did, car.public_key)
 

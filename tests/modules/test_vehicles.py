@@ -68,7 +68,9 @@ class Chain:
         genesis = consortium.ConsortiumGenesis(
             organisations=[
                 consortium.GenesisOrganisation(
-                    id=org, name=org.upper(), roles=roles,
+                    id=org,
+                    name=org.upper(),
+                    roles=roles,
                     admin_keys=[self.keys[org].public_key.hex()],
                 )
                 for org, roles in ORG_ROLES.items()
@@ -96,9 +98,9 @@ class Chain:
         standings = tuple(self.standing(k.public_key) for k in signers)
         roles = msg.roles(typed)
         if roles:  # what the runtime checks before the handler
-            assert any(
-                s is not None and any(r in s.roles for r in roles) for s in standings
-            ), f"no signer holds one of {roles}"
+            assert any(s is not None and any(r in s.roles for r in roles) for s in standings), (
+                f"no signer holds one of {roles}"
+            )
         overlay = Overlay(self.state)
         ctx = TxContext(
             chain_id="test",
@@ -119,8 +121,11 @@ class Chain:
     def create_person(self) -> tuple[KeyPair, str]:
         key = KeyPair.generate()
         ctx = self.submit(
-            identity.SPEC, "create_did", {"public_key": key.public_key.hex()},
-            self.org("registry1"), key,
+            identity.SPEC,
+            "create_did",
+            {"public_key": key.public_key.hex()},
+            self.org("registry1"),
+            key,
         )
         did = next(e.attributes["did"] for e in ctx.events if e.type == "identity.did_created")
         return key, str(did)
@@ -222,7 +227,10 @@ def test_register_vehicle_creates_record_did_and_produced_entry(chain: Chain) ->
     assert entry.prev_hash == "00" * 32 and record.history_head == entry.entry_hash
     assert [e.type for e in ctx.events] == ["vehicles.registered", "vehicles.event_recorded"]
     assert ctx.events[0].attributes == {
-        "vin": VIN, "did": record.did, "manufacturer": "oem1", "owner": record.owner,
+        "vin": VIN,
+        "did": record.did,
+        "manufacturer": "oem1",
+        "owner": record.owner,
     }
 
 
@@ -232,8 +240,10 @@ def test_register_vehicle_with_owner_and_vehicle_key(chain: Chain) -> None:
     chain.register(owner=alice, vehicle_key=obu.public_key.hex())
     assert chain.vehicle().owner == alice
     assert SPEC.messages["register_vehicle"].index(
-        convert({"vin": VIN, "make": "a", "model": "b", "model_year": 2000, "owner": alice},
-                vehicles.RegisterVehicleArgs)
+        convert(
+            {"vin": VIN, "make": "a", "model": "b", "model_year": 2000, "owner": alice},
+            vehicles.RegisterVehicleArgs,
+        )
     ) == [("vehicle", VIN), ("did", alice)]
 
 
@@ -249,13 +259,17 @@ def test_register_requires_an_oem_signer(chain: Chain) -> None:
     # The handler does not trust the runtime alone:
     typed = convert(args, vehicles.RegisterVehicleArgs)
     ctx = TxContext(
-        chain_id="test", height=1, time_ms=T0, tx_hash="00" * 32,
+        chain_id="test",
+        height=1,
+        time_ms=T0,
+        tx_hash="00" * 32,
         signers=(chain.org("dealer1").public_key,),
         standings=(chain.standing(chain.org("dealer1").public_key),),
         state=Overlay(chain.state),
     )
-    _refused(VehiclesCode.MANUFACTURER_REQUIRED, SPEC.messages["register_vehicle"].handler,
-             ctx, typed)
+    _refused(
+        VehiclesCode.MANUFACTURER_REQUIRED, SPEC.messages["register_vehicle"].handler, ctx, typed
+    )
 
 
 @pytest.mark.parametrize(
@@ -290,30 +304,80 @@ def test_full_lifecycle_records_every_event_type(chain: Chain) -> None:
     reg, dealer, garage = chain.org("registry1"), chain.org("dealer1"), chain.org("garage1")
     insurer, oem, regulator = chain.org("insurer1"), chain.org("oem1"), chain.org("regulator1")
 
-    ctx = chain.record({"type": "sold", "buyer": alice, "odometer_km": 5,
-                        "contract_hash": DOC}, dealer)
-    assert [e.type for e in ctx.events] == [
-        "vehicles.event_recorded", "vehicles.ownership_changed"]
+    ctx = chain.record(
+        {"type": "sold", "buyer": alice, "odometer_km": 5, "contract_hash": DOC}, dealer
+    )
+    assert [e.type for e in ctx.events] == ["vehicles.event_recorded", "vehicles.ownership_changed"]
     assert ctx.events[1].attributes == {
-        "vin": VIN, "previous_owner": consortium.org_did("oem1"), "new_owner": alice,
+        "vin": VIN,
+        "previous_owner": consortium.org_did("oem1"),
+        "new_owner": alice,
         "owners_count": 2,
     }
-    chain.record({"type": "registered", "region": "DE", "registration_hash": DOC,
-                  "plate_hash": DOC_2, "odometer_km": 6}, reg)
-    chain.record({"type": "inspected", "passed": True, "odometer_km": 15_000,
-                  "report_hash": DOC, "next_due_time_ms": T0 + 10**10}, garage)
-    chain.record({"type": "serviced", "odometer_km": 20_000,
-                  "work_items": ["oil", "filter"]}, garage)
-    ctx = chain.record({"type": "accident", "occurred_at_ms": T0, "severity": "moderate",
-                        "airbags_deployed": True, "odometer_km": 21_000}, insurer)
+    chain.record(
+        {
+            "type": "registered",
+            "region": "DE",
+            "registration_hash": DOC,
+            "plate_hash": DOC_2,
+            "odometer_km": 6,
+        },
+        reg,
+    )
+    chain.record(
+        {
+            "type": "inspected",
+            "passed": True,
+            "odometer_km": 15_000,
+            "report_hash": DOC,
+            "next_due_time_ms": T0 + 10**10,
+        },
+        garage,
+    )
+    chain.record(
+        {"type": "serviced", "odometer_km": 20_000, "work_items": ["oil", "filter"]}, garage
+    )
+    ctx = chain.record(
+        {
+            "type": "accident",
+            "occurred_at_ms": T0,
+            "severity": "moderate",
+            "airbags_deployed": True,
+            "odometer_km": 21_000,
+        },
+        insurer,
+    )
     accident_seq = ctx.events[0].attributes["seq"]
     assert accident_seq == 5
-    chain.record({"type": "insurance_claim", "claim_ref_hash": DOC, "amount_minor": 250_000,
-                  "currency": "EUR", "accident_seq": accident_seq, "status": "paid"}, insurer)
-    chain.record({"type": "repaired", "odometer_km": 21_050, "parts_replaced": ["bumper"],
-                  "accident_seq": accident_seq}, garage)
-    ctx = chain.record({"type": "recall_notice", "campaign": "R-2024-01",
-                        "description_hash": DOC, "severity": "high"}, oem)
+    chain.record(
+        {
+            "type": "insurance_claim",
+            "claim_ref_hash": DOC,
+            "amount_minor": 250_000,
+            "currency": "EUR",
+            "accident_seq": accident_seq,
+            "status": "paid",
+        },
+        insurer,
+    )
+    chain.record(
+        {
+            "type": "repaired",
+            "odometer_km": 21_050,
+            "parts_replaced": ["bumper"],
+            "accident_seq": accident_seq,
+        },
+        garage,
+    )
+    ctx = chain.record(
+        {
+            "type": "recall_notice",
+            "campaign": "R-2024-01",
+            "description_hash": DOC,
+            "severity": "high",
+        },
+        oem,
+    )
     assert ctx.events[-1].type == "vehicles.flagged"
     assert chain.vehicle().open_recalls == ["R-2024-01"]
     chain.record({"type": "odometer", "odometer_km": 30_000, "source": "telematics"}, regulator)
@@ -321,23 +385,47 @@ def test_full_lifecycle_records_every_event_type(chain: Chain) -> None:
     assert chain.vehicle().status == "stolen"
     chain.record({"type": "recovered", "report_hash": DOC_2, "odometer_km": 30_500}, reg)
     assert chain.vehicle().status == "active"
-    ctx = chain.record({"type": "ownership_transferred", "new_owner": bob,
-                        "odometer_km": 31_000}, alice_key, bob_key)
+    ctx = chain.record(
+        {"type": "ownership_transferred", "new_owner": bob, "odometer_km": 31_000},
+        alice_key,
+        bob_key,
+    )
     assert ctx.events[0].attributes["recorded_by"] == alice
     chain.record({"type": "scrapped", "certificate_hash": DOC, "odometer_km": 31_000}, reg)
 
     record = chain.vehicle()
     entries = get_history(chain.state, VIN)
     assert [e.type for e in entries] == [
-        "produced", "sold", "registered", "inspected", "serviced", "accident",
-        "insurance_claim", "repaired", "recall_notice", "odometer", "stolen", "recovered",
-        "ownership_transferred", "scrapped",
+        "produced",
+        "sold",
+        "registered",
+        "inspected",
+        "serviced",
+        "accident",
+        "insurance_claim",
+        "repaired",
+        "recall_notice",
+        "odometer",
+        "stolen",
+        "recovered",
+        "ownership_transferred",
+        "scrapped",
     ]
     assert {e.type for e in entries[1:]} == set(EVENT_TYPES)
     assert [e.recorded_by for e in entries][:6] == [
-        "oem1", "dealer1", "registry1", "garage1", "garage1", "insurer1"]
+        "oem1",
+        "dealer1",
+        "registry1",
+        "garage1",
+        "garage1",
+        "insurer1",
+    ]
     assert entries[2].fields == {
-        "region": "DE", "registration_hash": DOC, "plate_hash": DOC_2, "odometer_km": 6}
+        "region": "DE",
+        "registration_hash": DOC,
+        "plate_hash": DOC_2,
+        "odometer_km": 6,
+    }
     assert record.status == "scrapped"
     assert record.owners == [consortium.org_did("oem1"), alice, bob]
     assert (record.last_odometer_km, record.last_odometer_seq) == (31_000, 13)
@@ -360,19 +448,27 @@ def test_full_lifecycle_records_every_event_type(chain: Chain) -> None:
     [
         ({"type": "sold", "buyer": "did:amc:x:1"}, ("dealer", "oem")),
         ({"type": "registered", "region": "CN", "registration_hash": DOC}, ("registry",)),
-        ({"type": "inspected", "passed": False, "odometer_km": 1},
-         ("service_center", "dealer")),
-        ({"type": "serviced", "odometer_km": 1, "work_items": ["a"]},
-         ("service_center", "dealer")),
+        ({"type": "inspected", "passed": False, "odometer_km": 1}, ("service_center", "dealer")),
+        ({"type": "serviced", "odometer_km": 1, "work_items": ["a"]}, ("service_center", "dealer")),
         ({"type": "repaired", "odometer_km": 1}, ("service_center", "dealer")),
         ({"type": "accident", "occurred_at_ms": 1, "severity": "minor"}, ("insurer",)),
-        ({"type": "insurance_claim", "claim_ref_hash": DOC, "amount_minor": 0,
-          "currency": "CNY", "status": "opened"}, ("insurer",)),
+        (
+            {
+                "type": "insurance_claim",
+                "claim_ref_hash": DOC,
+                "amount_minor": 0,
+                "currency": "CNY",
+                "status": "opened",
+            },
+            ("insurer",),
+        ),
         ({"type": "odometer", "odometer_km": 1}, ("registry", "regulator")),
         ({"type": "stolen", "report_hash": DOC}, ("registry", "regulator")),
         ({"type": "recovered", "report_hash": DOC}, ("registry", "regulator")),
-        ({"type": "recall_notice", "campaign": "c", "description_hash": DOC,
-          "severity": "low"}, ("oem",)),
+        (
+            {"type": "recall_notice", "campaign": "c", "description_hash": DOC, "severity": "low"},
+            ("oem",),
+        ),
         ({"type": "ownership_transferred", "new_owner": "did:amc:x:1"}, ()),
         ({"type": "scrapped", "certificate_hash": DOC}, ("registry", "regulator")),
     ],
@@ -395,16 +491,20 @@ def test_unknown_event_type_and_unknown_fields_are_refused_by_the_decoder() -> N
     with pytest.raises(DecodeError):
         convert({"vin": VIN, "event": {"type": "teleported"}}, msg.args_type)
     with pytest.raises(DecodeError):
-        convert({"vin": VIN, "event": {"type": "stolen", "report_hash": DOC, "plate": "B-X"}},
-                msg.args_type)
+        convert(
+            {"vin": VIN, "event": {"type": "stolen", "report_hash": DOC, "plate": "B-X"}},
+            msg.args_type,
+        )
     with pytest.raises(DecodeError):
         convert({"vin": VIN, "event": {"type": "odometer", "odometer_km": "5"}}, msg.args_type)
 
 
 def test_index_names_vehicle_and_new_owner() -> None:
     msg = SPEC.messages["record_event"]
-    args = convert({"vin": VIN, "event": {"type": "ownership_transferred",
-                                          "new_owner": "did:amc:x:1"}}, msg.args_type)
+    args = convert(
+        {"vin": VIN, "event": {"type": "ownership_transferred", "new_owner": "did:amc:x:1"}},
+        msg.args_type,
+    )
     assert msg.index(args) == [("vehicle", VIN), ("did", "did:amc:x:1")]
     args = convert({"vin": VIN, "event": {"type": "stolen", "report_hash": DOC}}, msg.args_type)
     assert msg.index(args) == [("vehicle", VIN)]
@@ -414,8 +514,12 @@ def test_index_names_vehicle_and_new_owner() -> None:
 
 
 def test_unknown_vehicle_is_refused(chain: Chain) -> None:
-    _refused(VehiclesCode.UNKNOWN_VEHICLE, chain.record,
-             {"type": "stolen", "report_hash": DOC}, chain.org("registry1"))
+    _refused(
+        VehiclesCode.UNKNOWN_VEHICLE,
+        chain.record,
+        {"type": "stolen", "report_hash": DOC},
+        chain.org("registry1"),
+    )
 
 
 def test_odometer_rollback_is_refused_with_details(
@@ -424,11 +528,17 @@ def test_odometer_rollback_is_refused_with_details(
     chain, _, _ = sold
     chain.record({"type": "odometer", "odometer_km": 50_000}, chain.org("registry1"))
     before = chain.state.items()
-    error = _refused(VehiclesCode.ODOMETER_ROLLBACK, chain.record,
-                     {"type": "serviced", "odometer_km": 20_000, "work_items": ["oil"]},
-                     chain.org("garage1"))
+    error = _refused(
+        VehiclesCode.ODOMETER_ROLLBACK,
+        chain.record,
+        {"type": "serviced", "odometer_km": 20_000, "work_items": ["oil"]},
+        chain.org("garage1"),
+    )
     assert error.details == {
-        "vin": VIN, "attempted_km": 20_000, "last_km": 50_000, "last_seq": 2,
+        "vin": VIN,
+        "attempted_km": 20_000,
+        "last_km": 50_000,
+        "last_seq": 2,
     }
     assert msgspec.json.decode(msgspec.json.encode(error.details)) == error.details
     assert chain.state.items() == before
@@ -450,7 +560,8 @@ def test_every_event_carrying_an_odometer_is_checked_for_rollback(
     chain, _, _ = sold
     chain.record({"type": "odometer", "odometer_km": 100}, chain.org("registry1"))
     signer = {"inspected": "garage1", "accident": "insurer1", "sold": "dealer1"}.get(
-        event["type"], "registry1")
+        event["type"], "registry1"
+    )
     error = _refused(VehiclesCode.ODOMETER_ROLLBACK, chain.record, event, chain.org(signer))
     assert error.details["attempted_km"] == 99
 
@@ -466,15 +577,23 @@ def test_equal_odometer_reading_is_accepted(sold: tuple[Chain, KeyPair, str]) ->
 @pytest.mark.parametrize("km", [-1, 2_000_001])
 def test_odometer_out_of_range_is_refused(sold: tuple[Chain, KeyPair, str], km: int) -> None:
     chain, _, _ = sold
-    _refused(VehiclesCode.INVALID_ODOMETER, chain.record,
-             {"type": "odometer", "odometer_km": km}, chain.org("registry1"))
+    _refused(
+        VehiclesCode.INVALID_ODOMETER,
+        chain.record,
+        {"type": "odometer", "odometer_km": km},
+        chain.org("registry1"),
+    )
 
 
 def test_event_after_scrapping_is_refused(chain: Chain) -> None:
     chain.register()
     chain.record({"type": "scrapped", "certificate_hash": DOC}, chain.org("registry1"))
-    _refused(VehiclesCode.VEHICLE_SCRAPPED, chain.record,
-             {"type": "odometer", "odometer_km": 1}, chain.org("registry1"))
+    _refused(
+        VehiclesCode.VEHICLE_SCRAPPED,
+        chain.record,
+        {"type": "odometer", "odometer_km": 1},
+        chain.org("registry1"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -484,10 +603,20 @@ def test_event_after_scrapping_is_refused(chain: Chain) -> None:
         {"type": "stolen", "report_hash": "ab" * 31},
         {"type": "registered", "region": "de", "registration_hash": DOC},
         {"type": "registered", "region": "DEU", "registration_hash": DOC},
-        {"type": "insurance_claim", "claim_ref_hash": DOC, "amount_minor": -1,
-         "currency": "EUR", "status": "opened"},
-        {"type": "insurance_claim", "claim_ref_hash": DOC, "amount_minor": 1,
-         "currency": "eur", "status": "opened"},
+        {
+            "type": "insurance_claim",
+            "claim_ref_hash": DOC,
+            "amount_minor": -1,
+            "currency": "EUR",
+            "status": "opened",
+        },
+        {
+            "type": "insurance_claim",
+            "claim_ref_hash": DOC,
+            "amount_minor": 1,
+            "currency": "eur",
+            "status": "opened",
+        },
         {"type": "serviced", "odometer_km": 1, "work_items": []},
         {"type": "serviced", "odometer_km": 1, "work_items": ["x" * 65]},
         {"type": "accident", "occurred_at_ms": T0 * 2, "severity": "minor"},
@@ -497,8 +626,12 @@ def test_event_after_scrapping_is_refused(chain: Chain) -> None:
 def test_malformed_event_values_are_refused(chain: Chain, event: dict[str, Any]) -> None:
     chain.register()
     signer = {
-        "stolen": "registry1", "registered": "registry1", "insurance_claim": "insurer1",
-        "serviced": "garage1", "accident": "insurer1", "recall_notice": "oem1",
+        "stolen": "registry1",
+        "registered": "registry1",
+        "insurance_claim": "insurer1",
+        "serviced": "garage1",
+        "accident": "insurer1",
+        "recall_notice": "oem1",
     }[event["type"]]
     _refused(VehiclesCode.INVALID_FIELD, chain.record, event, chain.org(signer))
 
@@ -512,16 +645,20 @@ def test_stolen_twice_and_recovered_when_not_stolen_are_refused(chain: Chain) ->
     _refused(VehiclesCode.NOT_STOLEN, chain.record, {"type": "recovered", "report_hash": DOC}, reg)
     ctx = chain.record({"type": "stolen", "report_hash": DOC}, reg)
     assert ctx.events[-1].attributes["flag"] == "stolen"
-    _refused(VehiclesCode.ALREADY_STOLEN, chain.record, {"type": "stolen", "report_hash": DOC},
-             reg)
+    _refused(VehiclesCode.ALREADY_STOLEN, chain.record, {"type": "stolen", "report_hash": DOC}, reg)
 
 
 def test_stolen_vehicle_cannot_be_transferred(sold: tuple[Chain, KeyPair, str]) -> None:
     chain, alice_key, _ = sold
     bob_key, bob = chain.create_person()
     chain.record({"type": "stolen", "report_hash": DOC}, chain.org("regulator1"))
-    _refused(VehiclesCode.VEHICLE_STOLEN, chain.record,
-             {"type": "ownership_transferred", "new_owner": bob}, alice_key, bob_key)
+    _refused(
+        VehiclesCode.VEHICLE_STOLEN,
+        chain.record,
+        {"type": "ownership_transferred", "new_owner": bob},
+        alice_key,
+        bob_key,
+    )
 
 
 # --- ownership -------------------------------------------------------------------------------
@@ -530,40 +667,70 @@ def test_stolen_vehicle_cannot_be_transferred(sold: tuple[Chain, KeyPair, str]) 
 def test_transfer_without_buyer_signature_is_refused(sold: tuple[Chain, KeyPair, str]) -> None:
     chain, alice_key, _ = sold
     _, bob = chain.create_person()
-    _refused(VehiclesCode.BUYER_SIGNATURE_MISSING, chain.record,
-             {"type": "ownership_transferred", "new_owner": bob}, alice_key)
+    _refused(
+        VehiclesCode.BUYER_SIGNATURE_MISSING,
+        chain.record,
+        {"type": "ownership_transferred", "new_owner": bob},
+        alice_key,
+    )
 
 
 def test_transfer_without_owner_signature_is_refused(sold: tuple[Chain, KeyPair, str]) -> None:
     chain, _, _ = sold
     bob_key, bob = chain.create_person()
     mallory_key, _ = chain.create_person()
-    _refused(VehiclesCode.NOT_OWNER_SIGNATURE, chain.record,
-             {"type": "ownership_transferred", "new_owner": bob}, mallory_key, bob_key)
+    _refused(
+        VehiclesCode.NOT_OWNER_SIGNATURE,
+        chain.record,
+        {"type": "ownership_transferred", "new_owner": bob},
+        mallory_key,
+        bob_key,
+    )
     # a consortium org cannot transfer a person's car either
-    _refused(VehiclesCode.NOT_OWNER_SIGNATURE, chain.record,
-             {"type": "ownership_transferred", "new_owner": bob}, chain.org("dealer1"), bob_key)
+    _refused(
+        VehiclesCode.NOT_OWNER_SIGNATURE,
+        chain.record,
+        {"type": "ownership_transferred", "new_owner": bob},
+        chain.org("dealer1"),
+        bob_key,
+    )
 
 
 def test_transfer_to_same_or_unknown_owner_is_refused(sold: tuple[Chain, KeyPair, str]) -> None:
     chain, alice_key, alice = sold
-    _refused(VehiclesCode.SAME_OWNER, chain.record,
-             {"type": "ownership_transferred", "new_owner": alice}, alice_key)
-    _refused(VehiclesCode.UNKNOWN_OWNER, chain.record,
-             {"type": "ownership_transferred", "new_owner": "did:amc:person:ghost"}, alice_key)
+    _refused(
+        VehiclesCode.SAME_OWNER,
+        chain.record,
+        {"type": "ownership_transferred", "new_owner": alice},
+        alice_key,
+    )
+    _refused(
+        VehiclesCode.UNKNOWN_OWNER,
+        chain.record,
+        {"type": "ownership_transferred", "new_owner": "did:amc:person:ghost"},
+        alice_key,
+    )
 
 
 def test_sale_is_only_out_of_trade_stock(sold: tuple[Chain, KeyPair, str]) -> None:
     chain, _, _ = sold
     _, bob = chain.create_person()
-    _refused(VehiclesCode.NOT_TRADE_STOCK, chain.record, {"type": "sold", "buyer": bob},
-             chain.org("dealer1"))
+    _refused(
+        VehiclesCode.NOT_TRADE_STOCK,
+        chain.record,
+        {"type": "sold", "buyer": bob},
+        chain.org("dealer1"),
+    )
 
 
 def test_sale_to_unknown_buyer_is_refused(chain: Chain) -> None:
     chain.register()
-    _refused(VehiclesCode.UNKNOWN_OWNER, chain.record,
-             {"type": "sold", "buyer": "did:amc:person:ghost"}, chain.org("dealer1"))
+    _refused(
+        VehiclesCode.UNKNOWN_OWNER,
+        chain.record,
+        {"type": "sold", "buyer": "did:amc:person:ghost"},
+        chain.org("dealer1"),
+    )
 
 
 def test_owners_list_after_sale_and_transfer(sold: tuple[Chain, KeyPair, str]) -> None:
@@ -571,8 +738,7 @@ def test_owners_list_after_sale_and_transfer(sold: tuple[Chain, KeyPair, str]) -
     bob_key, bob = chain.create_person()
     carol_key, carol = chain.create_person()
     chain.record({"type": "ownership_transferred", "new_owner": bob}, alice_key, bob_key)
-    ctx = chain.record({"type": "ownership_transferred", "new_owner": carol},
-                       bob_key, carol_key)
+    ctx = chain.record({"type": "ownership_transferred", "new_owner": carol}, bob_key, carol_key)
     assert ctx.events[1].attributes["owners_count"] == 4
     record = chain.vehicle()
     assert record.owners == [consortium.org_did("oem1"), alice, bob, carol]
@@ -586,30 +752,55 @@ def test_owners_list_after_sale_and_transfer(sold: tuple[Chain, KeyPair, str]) -
 
 def test_recall_is_opened_by_its_manufacturer_and_closed_by_repair(chain: Chain) -> None:
     chain.register()
-    notice = {"type": "recall_notice", "campaign": "R-1", "description_hash": DOC,
-              "severity": "medium"}
+    notice = {
+        "type": "recall_notice",
+        "campaign": "R-1",
+        "description_hash": DOC,
+        "severity": "medium",
+    }
     _refused(VehiclesCode.NOT_MANUFACTURER, chain.record, notice, chain.org("oem2"))
     chain.record(notice, chain.org("oem1"))
     _refused(VehiclesCode.RECALL_ALREADY_OPEN, chain.record, notice, chain.org("oem1"))
     assert chain.vehicle().open_recalls == ["R-1"]
-    _refused(VehiclesCode.RECALL_NOT_OPEN, chain.record,
-             {"type": "repaired", "odometer_km": 10, "recall_campaign": "R-9"},
-             chain.org("garage1"))
-    ctx = chain.record({"type": "repaired", "odometer_km": 10, "recall_campaign": "R-1"},
-                       chain.org("garage1"))
+    _refused(
+        VehiclesCode.RECALL_NOT_OPEN,
+        chain.record,
+        {"type": "repaired", "odometer_km": 10, "recall_campaign": "R-9"},
+        chain.org("garage1"),
+    )
+    ctx = chain.record(
+        {"type": "repaired", "odometer_km": 10, "recall_campaign": "R-1"}, chain.org("garage1")
+    )
     assert chain.vehicle().open_recalls == []
     assert ctx.events[-1].attributes == {
-        "vin": VIN, "seq": 2, "flag": "recall_closed", "campaign": "R-1"}
+        "vin": VIN,
+        "seq": 2,
+        "flag": "recall_closed",
+        "campaign": "R-1",
+    }
 
 
 def test_repair_or_claim_must_point_at_an_accident(chain: Chain) -> None:
     chain.register()
-    _refused(VehiclesCode.UNKNOWN_ACCIDENT, chain.record,
-             {"type": "repaired", "odometer_km": 1, "accident_seq": 0}, chain.org("garage1"))
-    _refused(VehiclesCode.UNKNOWN_ACCIDENT, chain.record,
-             {"type": "insurance_claim", "claim_ref_hash": DOC, "amount_minor": 1,
-              "currency": "EUR", "status": "opened", "accident_seq": 7},
-             chain.org("insurer1"))
+    _refused(
+        VehiclesCode.UNKNOWN_ACCIDENT,
+        chain.record,
+        {"type": "repaired", "odometer_km": 1, "accident_seq": 0},
+        chain.org("garage1"),
+    )
+    _refused(
+        VehiclesCode.UNKNOWN_ACCIDENT,
+        chain.record,
+        {
+            "type": "insurance_claim",
+            "claim_ref_hash": DOC,
+            "amount_minor": 1,
+            "currency": "EUR",
+            "status": "opened",
+            "accident_seq": 7,
+        },
+        chain.org("insurer1"),
+    )
 
 
 # --- hash chain ------------------------------------------------------------------------------
@@ -619,8 +810,9 @@ def test_repair_or_claim_must_point_at_an_accident(chain: Chain) -> None:
 def history(sold: tuple[Chain, KeyPair, str]) -> tuple[vehicles.VehicleRecord, list[HistoryEntry]]:
     chain, _, _ = sold
     chain.record({"type": "odometer", "odometer_km": 100}, chain.org("registry1"))
-    chain.record({"type": "serviced", "odometer_km": 200, "work_items": ["oil"]},
-                 chain.org("garage1"))
+    chain.record(
+        {"type": "serviced", "odometer_km": 200, "work_items": ["oil"]}, chain.org("garage1")
+    )
     return chain.vehicle(), get_history(chain.state, VIN)
 
 
@@ -647,7 +839,8 @@ def test_history_chain_breaks_when_an_entry_is_altered(
     assert not verify_history_chain(altered, record.history_head, record.event_count)
     # re-hashing the altered entry does not help: the next entry's prev_hash no longer fits
     altered[2] = msgspec.structs.replace(
-        altered[2], entry_hash=compute_history_entry_hash(altered[2]))
+        altered[2], entry_hash=compute_history_entry_hash(altered[2])
+    )
     assert not verify_history_chain(altered, record.history_head, record.event_count)
 
 
