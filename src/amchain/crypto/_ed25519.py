@@ -55,6 +55,18 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> boo
     return True
 
 
+def _derive_key_pair(seed: bytes) -> tuple[bytes, bytes]:
+    """Return (public key, libsodium's 64-byte secret key) of a 32-byte seed.
+
+    Raises:
+        ValueError: the seed is not 32 bytes.
+    """
+    if len(seed) != SEED_BYTES:
+        raise ValueError(f"an Ed25519 seed is {SEED_BYTES} bytes, got {len(seed)}")
+    public_key, secret_key = nacl.bindings.crypto_sign_seed_keypair(seed)
+    return public_key, secret_key
+
+
 @dataclass(frozen=True, slots=True)
 class KeyPair:
     """An Ed25519 key pair held by a client, a node or a device. The seed never leaves it.
@@ -70,9 +82,7 @@ class KeyPair:
     _secret_key: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if len(self.seed) != SEED_BYTES:
-            raise ValueError(f"an Ed25519 seed is {SEED_BYTES} bytes, got {len(self.seed)}")
-        public_key, secret_key = nacl.bindings.crypto_sign_seed_keypair(self.seed)
+        public_key, secret_key = _derive_key_pair(self.seed)
         if public_key != self.public_key:
             raise ValueError("the public key is not the one this seed derives")
         object.__setattr__(self, "_secret_key", secret_key)
@@ -90,10 +100,7 @@ class KeyPair:
         Raises:
             ValueError: the seed is not 32 bytes.
         """
-        if len(seed) != SEED_BYTES:
-            raise ValueError(f"an Ed25519 seed is {SEED_BYTES} bytes, got {len(seed)}")
-        public_key, _ = nacl.bindings.crypto_sign_seed_keypair(seed)
-        return cls(seed=seed, public_key=public_key)
+        return cls(seed=seed, public_key=_derive_key_pair(seed)[0])
 
     def sign(self, message: bytes) -> bytes:
         """Return the 64-byte Ed25519 signature of ``message``."""
