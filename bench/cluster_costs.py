@@ -232,7 +232,7 @@ def catch_up(node: Node, vehicles: int, blocks: int, block_txs: int) -> None:
             step = time.thread_time()
         seconds["COMMIT"] += time.thread_time() - step
         node._head = node._tip
-    total = time.thread_time() - started - sum(seconds.values())  # building the blocks
+    building = time.thread_time() - started - sum(seconds.values())
     count = blocks * block_txs
     print(
         f"catch-up of {blocks} blocks x {block_txs} odometer events, "
@@ -244,7 +244,7 @@ def catch_up(node: Node, vehicles: int, blocks: int, block_txs: int) -> None:
     print(
         f"{1e6 * per_tx:7.1f} µs/tx  in all: {1 / per_tx:.0f} tx/s on one core of its own, "
         f"{1 / per_tx / 1000:.1f}x a production rate of 1,000/s "
-        f"(building the blocks, not counted: {1e6 * total / count:.1f} µs/tx)"
+        f"(building the blocks, not counted: {1e6 * building / count:.1f} µs/tx)"
     )
 
 
