@@ -24,6 +24,7 @@ import secrets
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from amchain.consensus.etcd import (
     BLOCKS_PER_WRITE,
@@ -32,7 +33,9 @@ from amchain.consensus.etcd import (
     pack_block_value,
     unpack_block_value,
 )
+from amchain.crypto import KeyPair
 from amchain.ledger import (
+    Transaction,
     make_block_header,
     make_body,
     sign_transaction,
@@ -51,6 +54,22 @@ def vin(i: int) -> str:
         i, r = divmod(i, len(ALPHABET))
         digits.append(ALPHABET[r])
     return "WVWZZZ1KZ" + "".join(digits)
+
+
+def vehicles_tx(
+    node: Node, key: KeyPair, message: str, args: dict[str, Any], now_ms: int
+) -> Transaction:
+    """A ``vehicles`` transaction signed by ``key``, valid for an hour from ``now_ms``."""
+    body = make_body(
+        chain_id=node.chain_id,
+        signers=[key.public_key],
+        nonce=secrets.randbelow(2**53),
+        expires_at_ms=now_ms + 3_600_000,
+        module="vehicles",
+        message=message,
+        args=args,
+    )
+    return sign_transaction(body, [key])
 
 
 def main() -> None:
@@ -73,17 +92,12 @@ def measure(node: Node, count: int) -> None:
     oem = Keystore(node.config.data_dir).get("oem").key
     now = time.time_ns() // 1_000_000
     txs = [
-        sign_transaction(
-            make_body(
-                chain_id=node.chain_id,
-                signers=[oem.public_key],
-                nonce=secrets.randbelow(2**53),
-                expires_at_ms=now + 3_600_000,
-                module="vehicles",
-                message="register_vehicle",
-                args={"vin": vin(i), "make": "VW", "model": "Golf", "model_year": 2024},
-            ),
-            [oem],
+        vehicles_tx(
+            node,
+            oem,
+            "register_vehicle",
+            {"vin": vin(i), "make": "VW", "model": "Golf", "model_year": 2024},
+            now,
         )
         for i in range(count)
     ]
@@ -165,20 +179,15 @@ def catch_up(node: Node, vehicles: int, blocks: int, block_txs: int) -> None:
     registry = Keystore(node.config.data_dir).get("registry").key
     now = time.time_ns() // 1_000_000
     txs = [
-        sign_transaction(
-            make_body(
-                chain_id=node.chain_id,
-                signers=[registry.public_key],
-                nonce=secrets.randbelow(2**53),
-                expires_at_ms=now + 3_600_000,
-                module="vehicles",
-                message="record_event",
-                args={
-                    "vin": vin(i % vehicles),
-                    "event": {"type": "odometer", "odometer_km": 1000 + 10 * (i // vehicles)},
-                },
-            ),
-            [registry],
+        vehicles_tx(
+            node,
+            registry,
+            "record_event",
+            {
+                "vin": vin(i % vehicles),
+                "event": {"type": "odometer", "odometer_km": 1000 + 10 * (i // vehicles)},
+            },
+            now,
         )
         for i in range(blocks * block_txs)
     ]
