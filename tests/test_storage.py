@@ -198,6 +198,48 @@ def test_packs_written_stay_cached_while_packs_read_come_and_go(tmp_path: Path) 
     }
 
 
+def test_in_list_queries_come_in_ten_lengths_and_keep_every_value() -> None:
+    statements = set()
+    for count in range(1, 1200):
+        values = list(range(count))
+        kept: list[int] = []
+        for marks, chunk in sqlite_storage._in_list_chunks(values):
+            assert marks.count("?") == len(chunk) <= 512
+            assert len(chunk) & (len(chunk) - 1) == 0, "a power of two"
+            statements.add(marks)
+            kept.extend(dict.fromkeys(chunk))  # the padding repeats the chunk's last value
+        assert kept == values
+    assert len(statements) == 10  # 1, 2, 4, ..., 512 values
+
+
+def test_a_reader_returns_exactly_the_nodes_asked_for_from_any_number_of_packs(
+    tmp_path: Path,
+) -> None:
+    nodes = [(i, i.to_bytes(2, "big") * 40) for i in range(1, 40 * TREE_PACK_NODES)]
+    reader = _packed_reader(tmp_path, nodes, read_packs=0)  # every pack read from SQLite
+    for count in range(1, 41):
+        wanted = [pack * TREE_PACK_NODES + 1 for pack in range(count)] + [10**6]
+        assert reader.get_tree_nodes(wanted) == {i: nodes[i - 1][1] for i in wanted[:-1]}
+
+
+def test_known_txs_are_exactly_the_committed_ones_among_any_number_asked(
+    tmp_path: Path,
+) -> None:
+    store = BlockStore.open(tmp_path / "chain.db")
+    try:
+        committed = [i.to_bytes(32, "big") for i in range(1, 700)]
+        store._writer.executemany(  # bare rows: only the hashes are read
+            "INSERT INTO txs (hash, height, idx, ok, tx, receipt) VALUES (?, 1, ?, 1, '', '')",
+            [(tx_hash, index) for index, tx_hash in enumerate(committed)],
+        )
+        never = [b"\xff" * 32, b"\xfe" * 32]
+        for count in (1, 3, 5, 600):
+            assert store.known_txs([*committed[:count], *never]) == set(committed[:count])
+            assert store.known_txs(committed[:count], on_writer=True) == set(committed[:count])
+    finally:
+        store.close()
+
+
 def test_a_malformed_pack_is_a_storage_error(tmp_path: Path) -> None:
     reader = _packed_reader(tmp_path, [(1, b"x" * 70)], read_packs=8)
     reader._conn.execute("UPDATE tree_node_packs SET nodes = ?", (b"\x00" * 20,))

@@ -31,6 +31,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 
@@ -46,7 +47,7 @@ from amchain.ledger import (
 )
 
 SCHEMA_VERSION = 4
-_MAX_SQL_VARIABLES = 900
+_MAX_IN_LIST = 512  # values per "x IN (?, ...)" query; a power of two (see _in_list_chunks)
 TREE_PACK_BITS = 5
 TREE_PACK_NODES = 1 << TREE_PACK_BITS  # node ids per pack: pack p holds ids 32p .. 32p + 31
 # Packs kept by the block producer's reader: the last ~40 blocks' written (at ~3.6 kB a
@@ -58,6 +59,7 @@ WRITER_CACHE_KIB = 64 * 1024
 WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is cut back to after a checkpoint
 CHECKPOINT_PAUSE_S = 0.5  # the background checkpointer's rest between two copies
 _log = logging.getLogger(__name__)
+_Value = TypeVar("_Value")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -139,6 +141,24 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
+
+
+def _in_list_chunks(values: Sequence[_Value]) -> Iterator[tuple[str, Sequence[_Value]]]:
+    """Split ``values`` for ``... IN (?, ?, ...)`` queries: ``(marks, chunk)`` pairs, each
+    chunk padded to a power-of-two length by repeating its last value (``x IN (...)``
+    matches a row once however often a value is listed).
+
+    Why: the statement's text depends on the list's length, and a text not in the
+    connection's statement cache is prepared again. Unpadded, nearly every call prepared a
+    new statement (~50 us, as long as reading ~10 state-tree packs); padded, a connection
+    needs at most 10 of them, prepared once.
+    """
+    for start in range(0, len(values), _MAX_IN_LIST):
+        chunk = values[start : start + _MAX_IN_LIST]
+        size = 1 << (len(chunk) - 1).bit_length()
+        if size > len(chunk):
+            chunk = [*chunk, *[chunk[-1]] * (size - len(chunk))]
+        yield ",".join("?" * size), chunk
 
 
 def _stored_tx(row: tuple[bytes, int, int, bytes, bytes]) -> StoredTx:
@@ -326,9 +346,7 @@ class _TreeNodes:
         if absent:
             missing = list(dict.fromkeys(i >> TREE_PACK_BITS for i in absent))
             _make_room(self._read, self._read_limit, len(missing))
-            for start in range(0, len(missing), _MAX_SQL_VARIABLES):
-                chunk = missing[start : start + _MAX_SQL_VARIABLES]
-                marks = ",".join("?" * len(chunk))
+            for marks, chunk in _in_list_chunks(missing):
                 self._read.update(
                     self._conn.execute(
                         f"SELECT pack, nodes FROM tree_node_packs WHERE pack IN ({marks})", chunk
@@ -622,9 +640,7 @@ class BlockStore:
         """The hashes among ``tx_hashes`` that are in committed blocks (few queries)."""
         conn = self._writer if on_writer else self._reader()
         known: set[bytes] = set()
-        for i in range(0, len(tx_hashes), _MAX_SQL_VARIABLES):
-            chunk = tx_hashes[i : i + _MAX_SQL_VARIABLES]
-            marks = ",".join("?" * len(chunk))
+        for marks, chunk in _in_list_chunks(tx_hashes):
             rows = conn.execute(f"SELECT hash FROM txs WHERE hash IN ({marks})", chunk)
             known.update(bytes(row[0]) for row in rows)
         return known
