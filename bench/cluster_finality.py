@@ -12,7 +12,8 @@ registry organisation) at a fixed rate through every peer's API, in batches with
   transactions it missed, over the time from its resumption to the head it had missed) is
   compared with the network's production rate while it was stopped. (Before 2026-11-22
   the phase offered load for ``--stop-seconds`` only, which ran out ~1.6 s after the
-  resumption: most of the catch-up ran on a machine the load had left.)
+  resumption: most of the catch-up ran on a machine the load had left.) ``--stop-seconds 0``
+  leaves this phase out.
 
     .venv/bin/python bench/cluster_finality.py [--peers 4] [--etcd 3] [--rate 1000]
         [--seconds 20] [--batch 100] [--stop-seconds 15]
@@ -184,10 +185,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--vehicles", type=int, default=4000)
-    parser.add_argument("--stop-seconds", type=float, default=15)
+    parser.add_argument(
+        "--stop-seconds", type=float, default=15, help="the catch-up phase's length; 0: none"
+    )
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--max-block-wait-ms", type=int, default=50)
     options = parser.parse_args()
+    if options.stop_seconds < 0:
+        parser.error("--stop-seconds must be 0 (no catch-up phase) or more")
     # A SIGTERM (timeout, pkill) stops the consortium too: the `finally` below runs.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
@@ -244,6 +249,8 @@ def main() -> None:
             f"{percentile(latencies, 0.99):.3f} s, max {max(latencies):.3f} s "
             f"(load {load_average()})"
         )
+        if not options.stop_seconds:
+            return
 
         # Catch-up: stop the last peer while the others carry the same load; resume it
         # while the load goes on; time its return to the network's head.
