@@ -150,7 +150,7 @@ def _in_list_chunks(values: Sequence[_Value]) -> Iterator[tuple[str, Sequence[_V
 
     Why: the statement's text depends on the list's length, and a text not in the
     connection's statement cache is prepared again. Unpadded, nearly every call prepared a
-    new statement (~50 us, as long as reading ~10 state-tree packs); padded, a connection
+    new statement (~50 us, as long as reading ~8 state-tree packs); padded, a connection
     needs at most 10 of them, prepared once.
     """
     for start in range(0, len(values), _MAX_IN_LIST):
