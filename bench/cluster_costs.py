@@ -215,28 +215,9 @@ def catch_up(node: Node, vehicles: int, blocks: int, block_txs: int) -> None:
                     verify_transaction_signatures(tx)
                 seconds["signatures"] += time.thread_time() - step
                 step = time.thread_time()
-                validate_ordered_block(
-                    block,
-                    chain_id=node.chain_id,
-                    height=tip.height,
-                    head_hash=tip.hash,
-                    head_time_ms=tip.time_ms,
-                    committed_among=lambda hashes: node.store.known_txs(hashes, on_writer=True),
-                )
-                state = node._state_cache.reader(node.store.writer_state())
-                result = execute_block(node.registry, state, block.header, block.txs)
-                if not all(receipt.ok for receipt in result.receipts):
+                committed = node._apply_ordered_block(block)  # a peer's block writer path
+                if not all(receipt.ok for receipt in committed.receipts):
                     raise SystemExit(f"block {header.height}: a transaction failed")
-                node._commit(
-                    block.header,
-                    block.txs,
-                    result.receipts,
-                    result.write_set,
-                    [(e.kind, e.value, e.tx_index) for e in result.index],
-                    receipt_bytes=result.receipt_bytes,
-                    in_batch=True,
-                )
-                node._state_cache.apply(result.write_set)
                 seconds["validate, execute, commit"] += time.thread_time() - step
             step = time.thread_time()
         seconds["COMMIT"] += time.thread_time() - step

@@ -83,10 +83,9 @@ from amchain.node.peer import (
     QuorumTracker,
     fetch_blocks_from_peers,
     majority,
-    validate_ordered_block,
     verify_certificate,
 )
-from amchain.runtime import Genesis, default_registry, execute_block
+from amchain.runtime import Genesis, default_registry
 from amchain.storage import BlockStore, StoredTx
 
 log = logging.getLogger(__name__)
@@ -513,30 +512,7 @@ class ClusterNode(Node):
         return applied, failure
 
     def _apply_block(self, block: OrderedBlock) -> tuple[CommittedBlock, SignedCommit]:
-        head = self._tip
-        validate_ordered_block(
-            block,
-            chain_id=self.chain_id,
-            height=head.height,
-            head_hash=head.hash,
-            head_time_ms=head.time_ms,
-            committed_among=lambda hashes: self.store.known_txs(hashes, on_writer=True),
-        )
-        # State through the writer's cache, as the solo producer reads it: this thread is
-        # the only writer, and the cache takes each block's writes once they are written
-        # (in a batch not yet durable, but the batch's next block must read them).
-        writer = self._state_cache.reader(self.store.writer_state())
-        result = execute_block(self.registry, writer, block.header, block.txs)
-        committed = self._commit(
-            block.header,
-            block.txs,
-            result.receipts,
-            result.write_set,
-            [(e.kind, e.value, e.tx_index) for e in result.index],
-            receipt_bytes=result.receipt_bytes,
-            in_batch=True,
-        )
-        self._state_cache.apply(result.write_set)
+        committed = self._apply_ordered_block(block)
         assert self.last_commit is not None
         return committed, self.last_commit
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from amchain.codec import DecodeError, convert
 from amchain.consensus import MempoolFull, Orderer, SoloOrderer
+from amchain.consensus.etcd import OrderedBlock
 from amchain.crypto import KeyPair
 from amchain.ledger import (
     EMPTY_TREE,
@@ -57,6 +58,7 @@ from amchain.node.admission_pool import (
 from amchain.node.cache import StateCache
 from amchain.node.config import NodeConfig
 from amchain.node.devnet import create_dev_chain, load_node_key
+from amchain.node.peer import validate_ordered_block
 from amchain.runtime import (
     Genesis,
     ModuleRegistry,
@@ -268,6 +270,40 @@ class Node:
         if not in_batch:
             self._head = self._tip
         return CommittedBlock(header.height, block_hash.hex(), header.time_ms, receipts, txs)
+
+    def _apply_ordered_block(self, block: OrderedBlock) -> CommittedBlock:
+        """Validate, execute and commit a block ordered elsewhere on top of the tip, inside
+        :meth:`BlockStore.block_batch` (a consortium peer's block writer; the catch-up
+        benchmark times this same path). Signatures are checked by the caller, in parallel.
+
+        Raises:
+            BlockError: the block may not follow the tip (it wrote nothing).
+        """
+        head = self._tip
+        validate_ordered_block(
+            block,
+            chain_id=self.chain_id,
+            height=head.height,
+            head_hash=head.hash,
+            head_time_ms=head.time_ms,
+            committed_among=lambda hashes: self.store.known_txs(hashes, on_writer=True),
+        )
+        # State through the writer's cache, as the solo producer reads it: this thread is
+        # the only writer, and the cache takes each block's writes once they are written
+        # (in a batch not yet durable, but the batch's next block must read them).
+        writer = self._state_cache.reader(self.store.writer_state())
+        result = execute_block(self.registry, writer, block.header, block.txs)
+        committed = self._commit(
+            block.header,
+            block.txs,
+            result.receipts,
+            result.write_set,
+            [(e.kind, e.value, e.tx_index) for e in result.index],
+            receipt_bytes=result.receipt_bytes,
+            in_batch=True,
+        )
+        self._state_cache.apply(result.write_set)
+        return committed
 
     def _produce_block(
         self, batch: list[Transaction]
