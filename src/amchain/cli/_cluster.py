@@ -57,13 +57,14 @@ def node_start(
     """Run a consortium peer from its TOML configuration (etcd ordering)."""
     from amchain.api import create_app
     from amchain.node.cluster import ClusterConfig, ClusterConfigError, ClusterNode
+    from amchain.node.lock import DataDirInUse
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         cluster = ClusterConfig.load(config)
         node = ClusterNode.open_cluster(cluster)
-    except (ClusterConfigError, OSError, ValueError) as exc:
+    except (ClusterConfigError, DataDirInUse, OSError, ValueError) as exc:
         err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     app = create_app(node, manage_node=True)

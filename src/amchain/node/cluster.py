@@ -75,6 +75,7 @@ from amchain.ledger import (
 )
 from amchain.modules import consortium
 from amchain.node.config import NodeConfig
+from amchain.node.lock import DataDirLock
 from amchain.node.node import CommittedBlock, Node, NodeUnavailable, SubmitOutcome
 from amchain.node.peer import (
     CertificateStore,
@@ -252,49 +253,55 @@ class ClusterNode(Node):
         Raises:
             ClusterConfigError: no genesis, a key that is not this peer's, or peers whose
                 node keys are not registered consortium keys in the genesis.
+            amchain.node.lock.DataDirInUse: another node has this peer's data dir open.
             amchain.storage.StorageError: the database belongs to another chain.
         """
         config = cluster.node_config()
-        if not cluster.genesis_path.exists():
-            raise ClusterConfigError(f"no genesis at {cluster.genesis_path}")
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        if cluster.genesis_path.resolve() != config.genesis_path.resolve():
-            if config.genesis_path.exists():
-                if config.genesis_path.read_bytes() != cluster.genesis_path.read_bytes():
-                    raise ClusterConfigError(
-                        f"{config.genesis_path} differs from {cluster.genesis_path}"
-                    )
-            else:
-                shutil.copyfile(cluster.genesis_path, config.genesis_path)
-        genesis = convert(json.loads(config.genesis_path.read_text()), Genesis, what="genesis")
-        key = KeyPair.from_seed(
-            bytes.fromhex(json.loads(cluster.node_key_path.read_text())["seed"])
-        )
-        if key.public_key.hex() != cluster.me.node_key:
-            raise ClusterConfigError(
-                f"{cluster.node_key_path} holds key {key.public_key.hex()[:16]}…, but "
-                f"[[peers]] lists {cluster.me.node_key[:16]}… for {cluster.name}"
+        lock = DataDirLock.acquire(config.data_dir)
+        try:
+            if not cluster.genesis_path.exists():
+                raise ClusterConfigError(f"no genesis at {cluster.genesis_path}")
+            if cluster.genesis_path.resolve() != config.genesis_path.resolve():
+                if config.genesis_path.exists():
+                    if config.genesis_path.read_bytes() != cluster.genesis_path.read_bytes():
+                        raise ClusterConfigError(
+                            f"{config.genesis_path} differs from {cluster.genesis_path}"
+                        )
+                else:
+                    shutil.copyfile(cluster.genesis_path, config.genesis_path)
+            genesis = convert(json.loads(config.genesis_path.read_text()), Genesis, what="genesis")
+            key = KeyPair.from_seed(
+                bytes.fromhex(json.loads(cluster.node_key_path.read_text())["seed"])
             )
-        # As the solo node: the WAL is copied back on a thread of its own, not inside the
-        # COMMIT of whichever block crosses SQLite's threshold (the block writer's path).
-        store = BlockStore.open(config.db_path, background_checkpoints=True)
-        node = cls(
-            cluster=cluster,
-            config=config,
-            store=store,
-            registry=default_registry(),
-            genesis=genesis,
-            node_key=key,
-        )
-        node._ensure_genesis_block()
-        state = store.state()
-        for peer in cluster.peers:
-            record = consortium.get_key(state, bytes.fromhex(peer.node_key))
-            if record is None or record.status != "active":
+            if key.public_key.hex() != cluster.me.node_key:
                 raise ClusterConfigError(
-                    f"peer {peer.name}'s node key {peer.node_key[:16]}… is not an active "
-                    "consortium key in the genesis"
+                    f"{cluster.node_key_path} holds key {key.public_key.hex()[:16]}…, but "
+                    f"[[peers]] lists {cluster.me.node_key[:16]}… for {cluster.name}"
                 )
+            # As the solo node: the WAL is copied back on a thread of its own, not inside the
+            # COMMIT of whichever block crosses SQLite's threshold (the block writer's path).
+            store = BlockStore.open(config.db_path, background_checkpoints=True)
+            node = cls(
+                cluster=cluster,
+                config=config,
+                store=store,
+                registry=default_registry(),
+                genesis=genesis,
+                node_key=key,
+            )
+            node._ensure_genesis_block()
+            state = store.state()
+            for peer in cluster.peers:
+                record = consortium.get_key(state, bytes.fromhex(peer.node_key))
+                if record is None or record.status != "active":
+                    raise ClusterConfigError(
+                        f"peer {peer.name}'s node key {peer.node_key[:16]}… is not an active "
+                        "consortium key in the genesis"
+                    )
+            node._data_dir_lock = lock
+        except BaseException:
+            lock.release()
+            raise
         return node
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -343,6 +350,7 @@ class ClusterNode(Node):
         self._verify_pool.shutdown(wait=True)
         self.certificates.close()
         self.store.close()
+        self._release_data_dir()
 
     # -- writes ----------------------------------------------------------------------------
     async def submit(self, values: list[Any]) -> list[SubmitOutcome]:

@@ -35,6 +35,7 @@ from amchain.codec import to_builtins
 from amchain.crypto import KeyPair
 from amchain.node.devnet import write_json_atomically
 from amchain.node.keystore import Keystore
+from amchain.node.lock import data_dir_holder
 from amchain.runtime import Genesis
 
 ETCD_BINARY = "etcd"
@@ -332,7 +333,11 @@ class LocalCluster:
                 self.start_etcd(member)
         self.wait_etcd(timeout_s)
         for peer in self.peers:
-            if not alive(peer.pid):
+            running = self.running_peer(peer)
+            if running:
+                peer.pid = running  # maybe restarted by hand with `amchain node start`
+                self.save()
+            else:
                 self.start_peer(peer)
         for peer in self.peers:
             self.wait_peer(peer, timeout_s)
@@ -386,10 +391,17 @@ class LocalCluster:
         while alive(pid):
             time.sleep(0.02)
 
+    def running_peer(self, peer: LocalPeer) -> int:
+        """The pid of the process running ``peer``: the one this cluster started, or one
+        started by hand (`amchain node start --config`) that holds the peer's data dir; 0
+        if none runs."""
+        return peer.pid if alive(peer.pid) else data_dir_holder(Path(peer.data_dir))
+
     def stop(self) -> None:
-        """Stop every peer, then every etcd member."""
+        """Stop every peer (also one restarted by hand), then every etcd member."""
         for peer in self.peers:
             self.stop_process(peer.pid)
+            self.stop_process(data_dir_holder(Path(peer.data_dir)))  # one restarted by hand
             peer.pid = 0
         for member in self.etcd:
             self.stop_process(member.pid)

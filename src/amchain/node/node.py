@@ -58,6 +58,7 @@ from amchain.node.admission_pool import (
 from amchain.node.cache import StateCache
 from amchain.node.config import NodeConfig
 from amchain.node.devnet import create_dev_chain, load_node_key
+from amchain.node.lock import DataDirLock
 from amchain.node.peer import validate_ordered_block
 from amchain.runtime import (
     Genesis,
@@ -155,6 +156,7 @@ class Node:
         self.last_commit: SignedCommit | None = None
         self._task: asyncio.Task[None] | None = None
         self.started_at_ms = now_ms()
+        self._data_dir_lock: DataDirLock | None = None  # set by the opening class methods
 
     # -- opening ---------------------------------------------------------------------
     @classmethod
@@ -162,21 +164,29 @@ class Node:
         """Open the node in ``config.data_dir``, creating a development chain if it is empty.
 
         Raises:
+            amchain.node.lock.DataDirInUse: another node has this data dir open.
             amchain.storage.StorageError: the database belongs to another chain or version.
         """
-        if not config.genesis_path.exists():
-            create_dev_chain(config)
-        genesis = convert(json.loads(config.genesis_path.read_text()), Genesis, what="genesis.json")
-        registry = registry or default_registry()
-        store = BlockStore.open(config.db_path, background_checkpoints=True)
-        node = cls(
-            config=config,
-            store=store,
-            registry=registry,
-            genesis=genesis,
-            node_key=load_node_key(config),
-        )
-        node._ensure_genesis_block()
+        lock = DataDirLock.acquire(config.data_dir)  # before anything is created in it
+        try:
+            if not config.genesis_path.exists():
+                create_dev_chain(config)
+            genesis = convert(
+                json.loads(config.genesis_path.read_text()), Genesis, what="genesis.json"
+            )
+            store = BlockStore.open(config.db_path, background_checkpoints=True)
+            node = cls(
+                config=config,
+                store=store,
+                registry=registry or default_registry(),
+                genesis=genesis,
+                node_key=load_node_key(config),
+            )
+            node._data_dir_lock = lock
+            node._ensure_genesis_block()
+        except BaseException:
+            lock.release()
+            raise
         return node
 
     def _load_head(self) -> Head:
@@ -416,6 +426,12 @@ class Node:
         if self._processes is not None:
             self._processes.shutdown(wait=True, cancel_futures=True)
         self.store.close()
+        self._release_data_dir()
+
+    def _release_data_dir(self) -> None:
+        """Let another node open the data dir (the last step of stopping)."""
+        if self._data_dir_lock is not None:
+            self._data_dir_lock.release()
 
     # -- reads ----------------------------------------------------------------------------
     @property
