@@ -395,14 +395,17 @@ class LocalCluster:
         """The pid of the process running ``peer``: the one this cluster started, or one
         started by hand (`amchain node start --config`) that holds the peer's data dir; 0
         if none runs."""
-        return peer.pid if alive(peer.pid) else data_dir_holder(Path(peer.data_dir))
+        if alive(peer.pid):
+            return peer.pid
+        holder = data_dir_holder(Path(peer.data_dir))
+        return 0 if holder == os.getpid() else holder  # never this process (a test's node)
 
     def stop(self) -> None:
         """Stop every peer (also one restarted by hand), then every etcd member."""
         for peer in self.peers:
             self.stop_process(peer.pid)
-            self.stop_process(data_dir_holder(Path(peer.data_dir)))  # one restarted by hand
             peer.pid = 0
+            self.stop_process(self.running_peer(peer))  # one restarted by hand
         for member in self.etcd:
             self.stop_process(member.pid)
             member.pid = 0
