@@ -41,7 +41,7 @@ from amchain.ledger import (
     sign_transaction,
     verify_transaction_signatures,
 )
-from amchain.node import Keystore, Node, NodeConfig
+from amchain.node import Head, Keystore, Node, NodeConfig
 from amchain.node.peer import validate_ordered_block
 from amchain.runtime import admit_transaction, execute_block
 
@@ -70,6 +70,19 @@ def vehicles_tx(
         args=args,
     )
     return sign_transaction(body, [key])
+
+
+def encode_next_block(node: Node, head: Head, txs: list[Transaction], now: int) -> bytes:
+    """The block a cutter would order on top of ``head``, encoded as etcd carries it."""
+    header = make_block_header(
+        chain_id=node.chain_id,
+        height=head.height + 1,
+        prev_hash=head.hash,
+        time_ms=max(now, head.time_ms),
+        txs=txs,
+        proposer=node.node_key.public_key,
+    )
+    return encode_block(header, (tx.canonical for tx in txs))
 
 
 def main() -> None:
@@ -118,15 +131,7 @@ def measure(node: Node, count: int) -> None:
     timings["admission (entry peer; again at the cutter)"] = time.perf_counter() - started
 
     head = node.head
-    header = make_block_header(
-        chain_id=node.chain_id,
-        height=head.height + 1,
-        prev_hash=head.hash,
-        time_ms=max(now, head.time_ms),
-        txs=txs,
-        proposer=node.node_key.public_key,
-    )
-    data = encode_block(header, (tx.canonical for tx in txs))
+    data = encode_next_block(node, head, txs, now)
     steps = time.perf_counter()
     block = decode_block(data)
     timings["peer: decode the block (skipped for txs it admitted)"] = time.perf_counter() - steps
@@ -196,17 +201,8 @@ def catch_up(node: Node, vehicles: int, blocks: int, block_txs: int) -> None:
     for first in range(0, blocks, BLOCKS_PER_WRITE):
         with node.store.block_batch():
             for height_index in range(first, min(first + BLOCKS_PER_WRITE, blocks)):
-                tip = node._tip
                 chunk = txs[height_index * block_txs : (height_index + 1) * block_txs]
-                header = make_block_header(
-                    chain_id=node.chain_id,
-                    height=tip.height + 1,
-                    prev_hash=tip.hash,
-                    time_ms=max(now, tip.time_ms),
-                    txs=chunk,
-                    proposer=node.node_key.public_key,
-                )
-                value = pack_block_value(encode_block(header, (tx.canonical for tx in chunk)))
+                value = pack_block_value(encode_next_block(node, node._tip, chunk, now))
                 step = time.thread_time()
                 block = decode_block(unpack_block_value(value))
                 seconds["decode"] += time.thread_time() - step
@@ -217,7 +213,7 @@ def catch_up(node: Node, vehicles: int, blocks: int, block_txs: int) -> None:
                 step = time.thread_time()
                 committed = node._apply_ordered_block(block)  # a peer's block writer path
                 if not all(receipt.ok for receipt in committed.receipts):
-                    raise SystemExit(f"block {header.height}: a transaction failed")
+                    raise SystemExit(f"block {block.header.height}: a transaction failed")
                 seconds["validate, execute, commit"] += time.thread_time() - step
             step = time.thread_time()
         seconds["COMMIT"] += time.thread_time() - step
