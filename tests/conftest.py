@@ -15,10 +15,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def vectors_dir() -> Path:
-    """``../shared/vectors`` beside the checkout (or ``$AMCHAIN_VECTORS``)."""
-    path = Path(os.environ.get("AMCHAIN_VECTORS", REPO.parent / "shared" / "vectors"))
+    """The vendored conformance vectors, ``tests/vectors`` (or ``$AMCHAIN_VECTORS``)."""
+    path = Path(os.environ.get("AMCHAIN_VECTORS", REPO / "tests" / "vectors"))
     if not path.is_dir():
-        pytest.fail(f"conformance vectors not found at {path}; set AMCHAIN_VECTORS")
+        pytest.fail(f"conformance vectors not found at {path} (see tests/vectors/README.md)")
     return path
 
 
