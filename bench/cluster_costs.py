@@ -43,7 +43,7 @@ from amchain.ledger import (
 )
 from amchain.node import Head, Keystore, Node, NodeConfig
 from amchain.node.peer import validate_ordered_block
-from amchain.runtime import admit_transaction, execute_block
+from amchain.runtime import admit_transaction
 
 ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 
@@ -150,17 +150,10 @@ def measure(node: Node, count: int) -> None:
     )
     timings["peer: block validity"] = time.perf_counter() - steps
     steps = time.perf_counter()
-    result = execute_block(node.registry, node.store.writer_state(), block.header, block.txs)
+    result = node.writer.execute(block.header, block.txs)
     timings["peer: execute"] = time.perf_counter() - steps
     steps = time.perf_counter()
-    node._commit(
-        block.header,
-        block.txs,
-        result.receipts,
-        result.write_set,
-        [(e.kind, e.value, e.tx_index) for e in result.index],
-        receipt_bytes=result.receipt_bytes,
-    )
+    node.writer.commit(block.header, block.txs, result)
     timings["peer: commit (state tree, receipts root, SQLite)"] = time.perf_counter() - steps
 
     per_peer = 0.0
@@ -199,10 +192,10 @@ def catch_up(node: Node, vehicles: int, blocks: int, block_txs: int) -> None:
     seconds = {"decode": 0.0, "signatures": 0.0, "validate, execute, commit": 0.0, "COMMIT": 0.0}
     started = time.thread_time()
     for first in range(0, blocks, BLOCKS_PER_WRITE):
-        with node.store.block_batch():
+        with node.writer.batch():
             for height_index in range(first, min(first + BLOCKS_PER_WRITE, blocks)):
                 chunk = txs[height_index * block_txs : (height_index + 1) * block_txs]
-                value = pack_block_value(encode_next_block(node, node._tip, chunk, now))
+                value = pack_block_value(encode_next_block(node, node.writer.tip, chunk, now))
                 step = time.thread_time()
                 block = decode_block(unpack_block_value(value))
                 seconds["decode"] += time.thread_time() - step
@@ -211,13 +204,12 @@ def catch_up(node: Node, vehicles: int, blocks: int, block_txs: int) -> None:
                     verify_transaction_signatures(tx)
                 seconds["signatures"] += time.thread_time() - step
                 step = time.thread_time()
-                committed = node._apply_ordered_block(block)  # a peer's block writer path
+                committed = node.writer.apply_ordered(block)  # a peer's block writer path
                 if not all(receipt.ok for receipt in committed.receipts):
                     raise SystemExit(f"block {block.header.height}: a transaction failed")
                 seconds["validate, execute, commit"] += time.thread_time() - step
             step = time.thread_time()
         seconds["COMMIT"] += time.thread_time() - step
-        node._head = node._tip
     building = time.thread_time() - started - sum(seconds.values())
     count = blocks * block_txs
     print(

@@ -56,7 +56,7 @@ from amchain.ledger.state_tree import (
     verify_state_proof,
 )
 from amchain.storage import BlockStore
-from amchain.storage.sqlite import pack_tree_nodes
+from amchain.storage.tree_packs import pack_tree_nodes
 
 RESULTS = Path(__file__).resolve().parent / "results" / "state_tree.json"
 VIN_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"  # no I, O, Q (ISO 3779)

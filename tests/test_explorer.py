@@ -156,11 +156,19 @@ def test_txs_list_by_vin_did_height_and_recent_refusals(node: RunningNode, vin: 
     ]
 
 
-def test_txs_list_refuses_two_filters_as_a_problem(node: RunningNode) -> None:
-    response = node.get("/v1/txs", height=1, vin="X")
-    assert response.status_code == 400
-    assert response.headers["content-type"].startswith(PROBLEM)
-    assert (response.json()["codespace"], response.json()["code"]) == ("api", 5)
+def test_txs_list_filters_combine(node: RunningNode, vin: str) -> None:
+    by_vin = node.get("/v1/txs", vin=vin).json()["txs"]
+    height = by_vin[-1]["height"]
+    both = node.get("/v1/txs", height=height, vin=vin).json()
+    assert [t["hash"] for t in both["txs"]] == [t["hash"] for t in by_vin if t["height"] == height]
+    assert both["filter"] == {"height": height, "vin": vin}
+    assert node.get("/v1/txs", height=height, vin="1HGCM82633A000000").json()["txs"] == []
+    signer = by_vin[0]["signers"][0]
+    mine = node.get("/v1/txs", vin=vin, signer=signer, module="vehicles").json()["txs"]
+    assert mine and all(signer in t["signers"] and t["module"] == "vehicles" for t in mine)
+    assert node.get("/v1/txs", did="", vin=vin).json()["filter"] == {"vin": vin}
+    recent = node.get("/v1/txs", module="identity").json()["txs"]
+    assert recent and {t["module"] for t in recent} == {"identity"}
 
 
 # -- pages over HTTP -----------------------------------------------------------------------

@@ -25,9 +25,9 @@ from amchain.ledger import (
     sign_commit_record,
 )
 from amchain.sdk.light import LightClient
-from amchain.storage import BlockStore, StorageError
-from amchain.storage import sqlite as sqlite_storage
-from amchain.storage.sqlite import SCHEMA_VERSION, TREE_PACK_NODES, _TreeNodes, pack_tree_nodes
+from amchain.storage import BlockStore, StorageError, connection, tree_packs
+from amchain.storage.schema import SCHEMA_VERSION
+from amchain.storage.tree_packs import TREE_PACK_NODES, TreeNodeCache, pack_tree_nodes
 from tests.support import RunningNode, start_node
 
 VIN = "1HGCM82633A004352"
@@ -171,7 +171,7 @@ def _packed_reader(
     conn.execute("CREATE TABLE tree_node_packs (pack INTEGER PRIMARY KEY, nodes BLOB NOT NULL)")
     packs = pack_tree_nodes(nodes[0][0], [node for _, node in nodes])
     conn.executemany("INSERT INTO tree_node_packs VALUES (?, ?)", packs)
-    return _TreeNodes(conn, written_packs, read_packs)
+    return TreeNodeCache(conn, written_packs, read_packs)
 
 
 def test_a_full_pack_cache_still_returns_every_node_asked_for(tmp_path: Path) -> None:
@@ -203,7 +203,7 @@ def test_in_list_queries_come_in_ten_lengths_and_keep_every_value() -> None:
     for count in range(1, 1200):
         values = list(range(count))
         kept: list[int] = []
-        for marks, chunk in sqlite_storage._in_list_chunks(values):
+        for marks, chunk in connection.in_list_chunks(values):
             assert marks.count("?") == len(chunk) <= 512
             assert len(chunk) & (len(chunk) - 1) == 0, "a power of two"
             statements.add(marks)
@@ -248,7 +248,7 @@ def test_a_malformed_pack_is_a_storage_error(tmp_path: Path) -> None:
 
 
 def test_the_compiled_pack_lookup_was_built() -> None:
-    assert sqlite_storage.COMPILED_PACK_READER, (
+    assert tree_packs.COMPILED_PACK_READER, (
         "amchain.storage._tree_packs was not built: install a C compiler (Debian: gcc), "
         "then `.venv/bin/pip install -e .` again"
     )
@@ -258,7 +258,7 @@ def _find_both(packs: dict[int, bytes], ids: list[int]) -> Any:
     """Look ``ids`` up with the compiled lookup and the Python reference; return what both
     found, or the error both raised."""
     outcomes = []
-    for find in (sqlite_storage._find_packed_nodes, sqlite_storage._find_packed_nodes_in_python):
+    for find in (tree_packs.find_packed_nodes, tree_packs.find_packed_nodes_in_python):
         try:
             outcomes.append(find(packs, ids))
         except StorageError as error:
@@ -369,6 +369,7 @@ class _Chain:
             write_set=write_set,
             tree=tree,
             index=[],
+            receipt_bytes=[],
         )
         self.height, self.hash, self.root = height, block_hash.hex(), tree.root
 

@@ -14,7 +14,7 @@ from amchain.crypto import KeyPair, encode_multikey
 from amchain.ledger import Overlay
 from amchain.modules import credentials
 from amchain.modules.credentials import SPEC, CredentialsCode, CredentialsError
-from amchain.modules.credentials.types import chunk_key
+from amchain.modules.credentials.keys import chunk_key
 from amchain.vc import (
     access_grant,
     birth_certificate,

@@ -76,8 +76,8 @@ class Chain:
                 for org, roles in ORG_ROLES.items()
             ]
         )
-        assert consortium.SPEC.init_genesis is not None
-        consortium.SPEC.init_genesis(self.state, genesis)
+        assert consortium.SPEC.genesis is not None
+        consortium.SPEC.genesis.init(self.state, genesis)
 
     def standing(self, public_key: bytes) -> KeyStanding | None:
         for spec in (consortium.SPEC, identity.SPEC):

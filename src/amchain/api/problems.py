@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from amchain.codec import DecodeError, DecodeErrorCode
 from amchain.ledger import LedgerError, TxCode
+from amchain.modules.base import ProofCode
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -29,12 +31,26 @@ _TX_STATUS: dict[int, int] = {
     TxCode.INTERNAL: 500,
 }
 
+_PROOF_STATUS: dict[int, tuple[int, str]] = {
+    ProofCode.HEIGHT_NOT_COMMITTED: (404, "Height not committed"),
+    ProofCode.HEIGHT_NOT_RETAINED: (410, "Height not retained"),
+    ProofCode.NOT_PROVABLE: (422, "Not provable"),
+}
+
 
 class ApiProblem(Exception):
-    """Raised by endpoints to answer with a problem document."""
+    """Raised by endpoints to answer with a problem document (``headers``: sent with it)."""
 
     def __init__(
-        self, status: int, codespace: str, code: int, title: str, detail: str, **extra: Any
+        self,
+        status: int,
+        codespace: str,
+        code: int,
+        title: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -42,6 +58,7 @@ class ApiProblem(Exception):
         self.code = code
         self.title = title
         self.detail = detail
+        self.headers = headers or {}
         self.extra = extra
 
 
@@ -72,6 +89,7 @@ def problem_response(problem: ApiProblem) -> JSONResponse:
         ),
         status_code=problem.status,
         media_type=PROBLEM_MEDIA_TYPE,
+        headers=problem.headers or None,
     )
 
 
@@ -81,6 +99,8 @@ def status_for(error: LedgerError | DecodeError) -> int:
         return _DECODE_STATUS.get(error.code, 400)
     if error.codespace == "tx":
         return _TX_STATUS.get(error.code, 400)  # IntEnum keys match plain ints
+    if error.codespace == "proof":
+        return _PROOF_STATUS.get(error.code, (422, ""))[0]
     return 422  # a module refused the request
 
 
@@ -92,6 +112,8 @@ def title_for(error: LedgerError | DecodeError) -> str:
             return TxCode(error.code).name.replace("_", " ").capitalize()
         except ValueError:
             return "Transaction refused"
+    if error.codespace == "proof":
+        return _PROOF_STATUS.get(error.code, (0, "Not provable"))[1]
     return f"Refused by {error.codespace}"
 
 
@@ -109,3 +131,34 @@ def problem_from_error(
         error.message,
         **extra,
     )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """Read a request's body, refusing one larger than ``limit`` bytes before reading it all.
+
+    Raises:
+        ApiProblem: 413 (codec TOO_LARGE).
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiProblem(
+            413,
+            "codec",
+            int(DecodeErrorCode.TOO_LARGE),
+            "Too large",
+            f"request body of {declared} bytes exceeds {limit} bytes",
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiProblem(
+                413,
+                "codec",
+                int(DecodeErrorCode.TOO_LARGE),
+                "Too large",
+                f"request body exceeds {limit} bytes",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -21,7 +21,7 @@ from amchain.bench._report import Report
 from amchain.codec import decode_json
 from amchain.ledger import Transaction, make_block_header, verify_transaction_signatures
 from amchain.node import Keystore, Node, NodeConfig
-from amchain.runtime import admit_transaction, execute_block
+from amchain.runtime import admit_transaction
 
 
 @dataclass(frozen=True)
@@ -56,18 +56,9 @@ def _produce(node: Node, txs: list[Transaction]) -> tuple[float, float]:
             proposer=node.node_key.public_key,
         )
         t0 = time.thread_time()
-        # as Node._produce_block does: committed state through the producer's read cache
-        state = node._state_cache.reader(node.store.writer_state())
-        result = execute_block(node.registry, state, header, block)
+        result = node.writer.execute(header, block)  # the producer's path, step by step
         t1 = time.thread_time()
-        node._commit(
-            header,
-            block,
-            result.receipts,
-            result.write_set,
-            [(e.kind, e.value, e.tx_index) for e in result.index],
-        )
-        node._state_cache.apply(result.write_set)
+        node.writer.commit(header, block, result)
         t2 = time.thread_time()
         bad = [r for r in result.receipts if not r.ok]
         if bad:
@@ -123,7 +114,7 @@ def _run_stages(options: StagesOptions, data_dir: Path) -> Report:
         execute_s, commit_s = _produce(node, admitted)
         db_after = sum(p.stat().st_size for p in data_dir.glob("chain.db*"))
     finally:
-        node.store.close()
+        node.close()
     per = 1e6 / n
     parse, admit, verify = (t1 - t0) * per, (t2 - t1) * per, (t3 - t2) * per
     execute, commit = execute_s * per, commit_s * per

@@ -63,6 +63,9 @@ class TxInclusion(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     tx_path: list[str]
     receipt: Receipt
     receipt_path: list[str]
+    receipt_count: int | None = None
+    """Leaves of the receipts root: the block's transactions, then the receipts of its
+    end-of-block hooks (absent: no hook receipt, as many leaves as transactions)."""
 
 
 def make_commit_certificate(commits: list[SignedCommit]) -> CommitCertificate:

@@ -1,11 +1,11 @@
 """Admission in worker processes, so it runs on every core outside the node's GIL.
 
-A worker gets the raw request body, parses it strictly (the same :func:`parse_submission`
-the threaded path uses), runs its share of the transactions through the full admission
-pipeline (:func:`amchain.runtime.admit_transaction`: size, decode, signatures, replay against
-committed transactions, permission against committed state, read from the node's SQLite
-file) and answers with plain data: for an admitted transaction its canonical bytes and hash,
-for a refusal its codespace, code, message and details. The node rebuilds the
+A worker gets its share of a request's transactions as JSON bytes (the node splits the body,
+:func:`amchain.node.intake.split_submission`), decodes each strictly and runs it through the
+full admission pipeline (:func:`amchain.runtime.admit_transaction`: size, decode, signatures,
+replay against committed transactions, permission against committed state, read from the
+node's SQLite file) and answers with plain data: for an admitted transaction its canonical
+bytes and hash, for a refusal its codespace, code, message and details. The node rebuilds the
 :class:`~amchain.ledger.Transaction` from the canonical bytes its own worker produced
 (:func:`transaction_from_admitted`, no second hash or signature check), checks it against
 the mempool and queues it in request order.
@@ -131,16 +131,10 @@ def error_from_refusal(refusal: Refusal) -> LedgerError | DecodeError:
 
 
 def admit_part(
-    raw: bytes, part: int, parts: int, now_ms: int, max_bytes: int, max_depth: int
-) -> tuple[bool, list[Admitted]] | Refusal:
-    """Worker: parse ``raw`` and admit transactions ``part``, ``part + parts``, … of it.
-
-    Returns ``(is_batch, results)``, or the refusal of the whole body.
-    """
-    try:
-        values, is_batch = parse_submission(raw, max_bytes=max_bytes, max_depth=max_depth)
-    except DecodeError as error:
-        return refusal_of(error)
+    txs: list[bytes], first_index: int, now_ms: int, max_bytes: int, max_depth: int
+) -> list[Admitted]:
+    """Worker: decode and admit ``txs``, the transactions ``first_index``, ``first_index +
+    1``, … of a request, each strictly (``max_bytes``, ``max_depth``)."""
     store = _WORKER["store"]
     # Committed state through a cache that lives while the chain stays at one height: the
     # keys every transaction reads (consortium keys, organisations, DIDs) are read once per
@@ -151,13 +145,12 @@ def admit_part(
         cache.clear()
         _WORKER["height"] = height
     state = cache.reader(store.state())
-    size = -(-len(values) // parts)
-    first = part * size
     out: list[Admitted] = []
-    for index in range(first, min(len(values), first + size)):
+    for index, data in enumerate(txs, start=first_index):
         try:
+            value = decode_json(data, max_bytes=max_bytes, max_depth=max_depth)
             tx = admit_transaction(
-                values[index],
+                value,
                 registry=_WORKER["registry"],
                 state=state,
                 chain_id=_WORKER["chain_id"],
@@ -168,7 +161,7 @@ def admit_part(
             out.append((index, None, refusal_of(error)))
             continue
         out.append((index, tx.canonical, tx.hash))
-    return is_batch, out
+    return out
 
 
 def transaction_from_admitted(canonical: bytes, tx_hash: bytes) -> Transaction:

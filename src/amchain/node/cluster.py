@@ -74,9 +74,11 @@ from amchain.ledger import (
     verify_transaction_signatures,
 )
 from amchain.modules import consortium
+from amchain.node.block_writer import CommittedBlock
 from amchain.node.config import NodeConfig
+from amchain.node.intake import NodeUnavailable
 from amchain.node.lock import DataDirLock
-from amchain.node.node import CommittedBlock, Node, NodeUnavailable, SubmitOutcome
+from amchain.node.node import Node
 from amchain.node.peer import (
     CertificateStore,
     Finality,
@@ -220,6 +222,7 @@ class ClusterNode(Node):
     """A consortium peer. Create with :meth:`open_cluster`."""
 
     ordering = "etcd"
+    orders_everything = False  # other peers' admitted transactions arrive in their blocks
 
     def __init__(self, *, cluster: ClusterConfig, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -227,7 +230,7 @@ class ClusterNode(Node):
         self.tracker = QuorumTracker(cluster.peers, cluster.quorum, self.chain_id)
         self.certificates = CertificateStore(cluster.data_dir / "certificates.db")
         # Genesis is every peer's by construction; later heights are final with a quorum.
-        self.tracker.skip_to(max(0, min(self.certificates.top(), self._head.height)))
+        self.tracker.skip_to(max(0, min(self.certificates.top(), self.head.height)))
         self._own: dict[int, SignedCommit] = {}
         self._final_records: dict[int, Finality] = {}
         self._final_waiters: dict[int, list[asyncio.Future[None]]] = {}
@@ -288,8 +291,9 @@ class ClusterNode(Node):
                 registry=default_registry(),
                 genesis=genesis,
                 node_key=key,
+                data_dir_lock=lock,
             )
-            node._ensure_genesis_block()
+            node.writer.write_genesis(genesis)
             state = store.state()
             for peer in cluster.peers:
                 record = consortium.get_key(state, bytes.fromhex(peer.node_key))
@@ -298,7 +302,6 @@ class ClusterNode(Node):
                         f"peer {peer.name}'s node key {peer.node_key[:16]}… is not an active "
                         "consortium key in the genesis"
                     )
-            node._data_dir_lock = lock
         except BaseException:
             lock.release()
             raise
@@ -325,15 +328,14 @@ class ClusterNode(Node):
             chain_id=self.chain_id,
             hooks=self,
         )
-        self._orderer = self._etcd_orderer
-        if self._head.height > 0 and self._halted is None:
+        if self.head.height > 0 and self._halted is None:
             # Publish the head's record again: a crash may have come between commit and
             # publication, and the quorum may need this peer's signature.
-            head = self.store.get_block(self._head.height)
+            head = self.store.get_block(self.head.height)
             if head is not None:
-                self._own[self._head.height] = head.commit
+                self._own[self.head.height] = head.commit
                 self._etcd_orderer.publish(head.commit)
-        self._task = asyncio.create_task(self._etcd_orderer.run(), name="etcd-orderer")
+        self.start_ordering(self._etcd_orderer, name="etcd-orderer")
         self._background.append(asyncio.create_task(self._persist_loop(), name="certificates"))
 
     async def stop(self) -> None:
@@ -345,21 +347,18 @@ class ClusterNode(Node):
         if self._http is not None:
             await self._http.aclose()
         self._flush_certificates()
-        self._writer.shutdown(wait=True)
-        self._admission_pool.shutdown(wait=True)
         self._verify_pool.shutdown(wait=True)
         self.certificates.close()
-        self.store.close()
-        self._release_data_dir()
+        self.close()
 
     # -- writes ----------------------------------------------------------------------------
-    async def submit(self, values: list[Any]) -> list[SubmitOutcome]:
-        """Admit and queue transactions, or refuse at once if this peer cannot order them.
+    def check_can_order(self) -> None:
+        """Refuse at once if this peer cannot order transactions now.
 
         Raises:
             PeerHalted: this peer stopped (the reason says why).
             OrderingUnavailable: etcd has no quorum or cannot be reached.
-            NodeUnavailable: the mempool is full.
+            NodeUnavailable: the peer is starting.
         """
         if self._halted is not None:
             raise PeerHalted(self._halted)
@@ -368,11 +367,10 @@ class ClusterNode(Node):
         reason = self._etcd_orderer.unavailable_reason()
         if reason is not None:
             raise OrderingUnavailable(reason)
-        return await super().submit(values)
 
     # -- PeerHooks (called by the etcd orderer) --------------------------------------------
     def applied(self) -> tuple[int, str, int]:
-        head = self._head
+        head = self.head
         return head.height, head.hash, head.time_ms
 
     def committed_among(self, tx_hashes: list[bytes]) -> set[bytes]:
@@ -397,7 +395,7 @@ class ClusterNode(Node):
                     fut.set_result(None)
 
     def dropped(self, tx_hash: bytes, error: TxError) -> None:
-        self._dropped[tx_hash] = error
+        self.record_dropped(tx_hash, error)
 
     def final_height(self) -> int:
         return self.tracker.final_height
@@ -413,7 +411,7 @@ class ClusterNode(Node):
         """Validate, execute and commit the next blocks in height order, then publish their
         signed commit records. Several blocks (a backlog) are written with one COMMIT. An
         invalid block halts the peer; the valid blocks before it are committed first."""
-        blocks = [(b, c) for b, c in blocks if b.height > self._head.height]
+        blocks = [(b, c) for b, c in blocks if b.height > self.head.height]
         if self._halted is not None or not blocks:
             return
         checked: list[OrderedBlock] = []
@@ -435,9 +433,7 @@ class ClusterNode(Node):
             self.halt(failure or "")
             return
         try:
-            applied, error_in_batch = await asyncio.get_running_loop().run_in_executor(
-                self._writer, self._apply_on_writer, checked
-            )
+            applied, error_in_batch = await self.run_on_writer(self._apply_on_writer, checked)
         except Exception as exc:
             # Storage or a bug: the batch was rolled back, and retrying it would fail the
             # same way. The writer's tip and caches are ahead of the file; a restart (which
@@ -467,7 +463,7 @@ class ClusterNode(Node):
         assert self._etcd_orderer is not None
         self._etcd_orderer.block_applied(block)
         self._etcd_orderer.publish(commit)
-        self._announce(committed, block.txs)
+        self.waiters.announce(committed, block.txs)
         if certificate is not None:
             self._finalize(
                 self.tracker.note_final(Finality(block.height, certificate[0].record, certificate))
@@ -508,21 +504,16 @@ class ClusterNode(Node):
         """
         applied: list[tuple[OrderedBlock, CommittedBlock, SignedCommit]] = []
         failure: str | None = None
-        with self.store.block_batch():
+        with self.writer.batch():  # durable when it ends: readers then see the batch's blocks
             for block in blocks:
                 try:
-                    committed, commit = self._apply_block(block)
+                    committed = self.writer.apply_ordered(block)
                 except BlockError as error:  # raised before the block writes anything
                     failure = _invalid_block(block, error)
                     break
-                applied.append((block, committed, commit))
-        self._head = self._tip  # durable now: readers may see the batch's blocks
+                assert self.writer.last_commit is not None
+                applied.append((block, committed, self.writer.last_commit))
         return applied, failure
-
-    def _apply_block(self, block: OrderedBlock) -> tuple[CommittedBlock, SignedCommit]:
-        committed = self._apply_ordered_block(block)
-        assert self.last_commit is not None
-        return committed, self.last_commit
 
     # -- finality --------------------------------------------------------------------------
     def on_commit_record(self, commit: SignedCommit) -> None:
@@ -547,7 +538,7 @@ class ClusterNode(Node):
                     fut.set_result(None)
         for height in [h for h in self._own if h < finality.height - 64]:
             del self._own[height]
-        floor = min(finality.height, self._head.height) - 64
+        floor = min(finality.height, self.head.height) - 64
         for height in [h for h in self._final_records if h < floor]:
             del self._final_records[height]
 
@@ -579,9 +570,6 @@ class ClusterNode(Node):
         except TimeoutError:
             return False
         return self.is_final(height)
-
-    def _commit_may_arrive(self) -> bool:
-        return True  # another peer may have admitted it; its block brings it here
 
     async def wait_for_finals(
         self, tx_hashes: list[bytes], timeout_s: float
@@ -623,7 +611,7 @@ class ClusterNode(Node):
     @property
     def certified_height(self) -> int:
         """Proofs default to the latest final height: its certificate has a quorum."""
-        return max(0, min(self._head.height, self.tracker.final_height))
+        return max(0, min(self.head.height, self.tracker.final_height))
 
     def certified_commits(self, height: int) -> list[SignedCommit]:
         """The quorum's signed commit records for a final height; this peer's own record
@@ -640,7 +628,7 @@ class ClusterNode(Node):
     def export_blocks(self, from_height: int, count: int) -> bytes:
         """Final blocks from ``from_height`` with their certificates, for a lagging peer."""
         parts: list[bytes] = []
-        top = min(self._head.height, self.tracker.final_height)
+        top = min(self.head.height, self.tracker.final_height)
         for height in range(from_height, min(from_height + count, top + 1)):
             header = self.store.get_header(height)
             certificate = self.certificates.get_raw(height)
@@ -657,7 +645,7 @@ class ClusterNode(Node):
 
     def cluster_status(self) -> dict[str, Any]:
         orderer = self._etcd_orderer
-        head = self._head
+        head = self.head
         latest = max(orderer.latest_seen if orderer else -1, head.height)
         return {
             "name": self.cluster.name,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from amchain.codec import to_builtins
 from amchain.crypto import KeyPair
-from amchain.modules.base import ROLES
+from amchain.modules.base import ROLES, GenesisMember
 from amchain.node.config import NodeConfig
 from amchain.node.keystore import Keystore
-from amchain.runtime import Genesis
+from amchain.runtime import Genesis, ModuleRegistry, make_genesis
 
 
 def write_json_atomically(path: Path, data: object, *, mode: int = 0o644) -> None:
@@ -26,8 +26,11 @@ def write_json_atomically(path: Path, data: object, *, mode: int = 0o644) -> Non
     os.replace(tmp, path)
 
 
-def create_dev_chain(config: NodeConfig) -> Genesis:
+def create_dev_chain(config: NodeConfig, registry: ModuleRegistry) -> Genesis:
     """Write genesis, keystore and node key for a new development chain in ``config.data_dir``.
+
+    Every module of ``registry`` with a genesis section gets its default for the chain's
+    members: one organisation per role, named after it, its admin key in the keystore.
 
     Raises:
         FileExistsError: the data dir already holds a genesis.
@@ -36,29 +39,28 @@ def create_dev_chain(config: NodeConfig) -> Genesis:
         raise FileExistsError(f"{config.genesis_path} already exists")
     config.data_dir.mkdir(parents=True, exist_ok=True)
     keystore = Keystore(config.data_dir)
-    organisations = []
+    members = []
     existing = keystore.names()
     for role in ROLES:
         if role in existing:
             key = keystore.get(role).key
         else:
             key = keystore.add(role, KeyPair.generate(), org=role, did=f"did:amc:org:{role}").key
-        organisations.append(
-            {
-                "id": role,
-                "name": f"Demo {role.replace('_', ' ')}",
-                "roles": [role],
-                "admin_keys": [key.public_key.hex()],
-                "member_keys": [],
-                "device_keys": [],
-            }
+        members.append(
+            GenesisMember(
+                id=role,
+                name=f"Demo {role.replace('_', ' ')}",
+                roles=(role,),
+                admin_keys=(key.public_key.hex(),),
+            )
         )
     # A suffix of its own per dev chain, so a transaction signed for one can never be
     # replayed on another (the chain id is in every signed body).
-    genesis = Genesis(
+    genesis = make_genesis(
+        registry,
         chain_id=f"{config.chain_id}-{secrets.token_hex(3)}",
         genesis_time_ms=time.time_ns() // 1_000_000,
-        modules={"consortium": {"organisations": organisations}, "identity": {}, "vehicles": {}},
+        members=members,
     )
     node_key = KeyPair.generate()
     write_json_atomically(config.node_key_path, {"seed": node_key.seed.hex()}, mode=0o600)

@@ -33,10 +33,11 @@ import httpx
 
 from amchain.codec import to_builtins
 from amchain.crypto import KeyPair
+from amchain.modules.base import GenesisMember
 from amchain.node.devnet import write_json_atomically
 from amchain.node.keystore import Keystore
 from amchain.node.lock import data_dir_holder
-from amchain.runtime import Genesis
+from amchain.runtime import default_registry, make_genesis
 
 ETCD_BINARY = "etcd"
 LAYOUT_FILE = "cluster.json"
@@ -146,7 +147,7 @@ class LocalCluster:
             for i in range(etcd)
         ]
         keystore = Keystore(directory)
-        organisations: list[dict[str, Any]] = []
+        genesis_members: list[GenesisMember] = []
         local_peers: list[LocalPeer] = []
         for i in range(peers):
             base, roles = ORG_ROLES[i % len(ORG_ROLES)]
@@ -158,15 +159,14 @@ class LocalCluster:
             write_json_atomically(
                 peer_dir / "node_key.json", {"seed": node_key.seed.hex()}, mode=0o600
             )
-            organisations.append(
-                {
-                    "id": org,
-                    "name": f"Consortium member {org}",
-                    "roles": roles,
-                    "admin_keys": [admin.public_key.hex()],
-                    "member_keys": [],
-                    "device_keys": [node_key.public_key.hex()],
-                }
+            genesis_members.append(
+                GenesisMember(
+                    id=org,
+                    name=f"Consortium member {org}",
+                    roles=tuple(roles),
+                    admin_keys=(admin.public_key.hex(),),
+                    device_keys=(node_key.public_key.hex(),),
+                )
             )
             local_peers.append(
                 LocalPeer(
@@ -178,14 +178,11 @@ class LocalCluster:
                     node_key=node_key.public_key.hex(),
                 )
             )
-        genesis = Genesis(
+        genesis = make_genesis(
+            default_registry(),
             chain_id=f"{chain_id}-{os.urandom(3).hex()}",
             genesis_time_ms=time.time_ns() // 1_000_000,
-            modules={
-                "consortium": {"organisations": organisations},
-                "identity": {},
-                "vehicles": {},
-            },
+            members=genesis_members,
         )
         write_json_atomically(directory / "genesis.json", to_builtins(genesis))
         # The keys a light client trusts (`amchain verify --peers-file DIR/peers.json`).

@@ -7,11 +7,18 @@ from amchain.runtime.executor import (
     IndexEntry,
     execute_block,
     execute_transaction,
+    hook_receipt_id,
 )
-from amchain.runtime.genesis import Genesis, apply_genesis
-from amchain.runtime.registry import ModuleRegistry, default_registry
+from amchain.runtime.genesis import Genesis, apply_genesis, make_genesis
+from amchain.runtime.registry import (
+    INSTALLED_MODULES,
+    ModuleRegistry,
+    default_registry,
+    installed_specs,
+)
 
 __all__ = [
+    "INSTALLED_MODULES",
     "BlockResult",
     "Genesis",
     "IndexEntry",
@@ -23,5 +30,8 @@ __all__ = [
     "default_registry",
     "execute_block",
     "execute_transaction",
+    "hook_receipt_id",
+    "installed_specs",
+    "make_genesis",
     "replay_refusal",
 ]

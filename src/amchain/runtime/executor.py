@@ -9,6 +9,11 @@ For each transaction, in block order:
    changes nothing but still gets a receipt (with ``codespace``/``code``), so refusals such
    as an odometer rollback stay on chain.
 
+Then each module's end-of-block hook runs, in registry order, on the block's state, each on
+an overlay of its own: a hook that refuses (or crashes) changes nothing. A hook that emitted
+events or refused gets a receipt of its own (``tx_hash`` ``end_block/<module>``), after the
+transactions' receipts: the receipts root covers both.
+
 Envelope rules (chain id, expiry, replay, signatures) are a block's validity conditions,
 checked before execution: a block holding such a transaction is invalid as a whole.
 """
@@ -31,7 +36,7 @@ from amchain.ledger import (
     compute_merkle_root,
     encode_receipts,
 )
-from amchain.modules.base import TxContext
+from amchain.modules.base import BlockContext, TxContext
 from amchain.runtime.authorise import authorise_signers, decode_args
 from amchain.runtime.registry import ModuleRegistry
 
@@ -52,11 +57,15 @@ class BlockResult:
     """What executing a block produced; storage commits it in one transaction."""
 
     receipts: list[Receipt]
+    """One per transaction, in block order."""
+    hook_receipts: list[Receipt]
+    """Of the end-of-block hooks that emitted events or refused, in registry order."""
     write_set: list[tuple[str, bytes | None]]
     receipts_root: bytes
     index: list[IndexEntry]
     receipt_bytes: list[bytes]
-    """The receipts' canonical JSON (Merkle leaves and stored rows), encoded once."""
+    """The canonical JSON of ``receipts`` then ``hook_receipts`` (the receipts root's
+    leaves and the stored rows), encoded once."""
 
 
 def _failed(tx: Transaction, error: LedgerError | DecodeError) -> Receipt:
@@ -136,14 +145,66 @@ def execute_transaction(
     return Receipt(tx_hash=tx.hash_hex, ok=True, events=list(ctx.events)), pairs
 
 
+def hook_receipt_id(module: str) -> str:
+    """The ``tx_hash`` of the receipt of ``module``'s end-of-block hook."""
+    return f"end_block/{module}"
+
+
+def run_end_block_hooks(
+    registry: ModuleRegistry, state: Overlay, header: BlockHeader
+) -> list[Receipt]:
+    """Run every module's end-of-block hook on ``state`` (the block's overlay), in registry
+    order, each atomically. Returns the receipts of the hooks that emitted events or
+    refused. Never raises for a refusal or a crash: the hook's changes are dropped and its
+    receipt says why, the same on every peer.
+    """
+    receipts: list[Receipt] = []
+    for module, hook in registry.end_block_hooks:
+        overlay = Overlay(state)
+        ctx = BlockContext(
+            chain_id=header.chain_id, height=header.height, time_ms=header.time_ms, state=overlay
+        )
+        receipt_id = hook_receipt_id(module)
+        try:
+            hook(ctx)
+        except LedgerError as error:
+            receipts.append(
+                Receipt(
+                    tx_hash=receipt_id,
+                    ok=False,
+                    codespace=error.codespace,
+                    code=int(error.code),
+                    message=error.message,
+                    details=error.details,
+                )
+            )
+            continue
+        except Exception:
+            log.exception("end-of-block hook of %s crashed at height %d", module, header.height)
+            receipts.append(
+                Receipt(
+                    tx_hash=receipt_id,
+                    ok=False,
+                    codespace="tx",
+                    code=int(TxCode.INTERNAL),
+                    message="internal error in the end-of-block hook; it changed nothing",
+                )
+            )
+            continue
+        overlay.flush_into(state)
+        if ctx.events:
+            receipts.append(Receipt(tx_hash=receipt_id, ok=True, events=list(ctx.events)))
+    return receipts
+
+
 def execute_block(
     registry: ModuleRegistry,
     state: StateReader,
     header: BlockHeader,
     txs: list[Transaction],
 ) -> BlockResult:
-    """Execute ``txs`` on top of ``state`` and return receipts, write set, receipts root and
-    index rows.
+    """Execute ``txs`` on top of ``state``, then the end-of-block hooks, and return
+    receipts, write set, receipts root and index rows.
 
     ``state`` is not modified; the caller applies :attr:`BlockResult.write_set` to the state
     tree (:func:`amchain.ledger.apply_state_updates`) and commits both.
@@ -155,10 +216,12 @@ def execute_block(
         receipt, pairs = execute_transaction(registry, block_state, header, tx)
         receipts.append(receipt)
         index.extend(_index_entries(tx, pairs, tx_index))
+    hook_receipts = run_end_block_hooks(registry, block_state, header)
     write_set = block_state.write_set()
-    receipt_bytes = encode_receipts(receipts)
+    receipt_bytes = encode_receipts(receipts + hook_receipts if hook_receipts else receipts)
     return BlockResult(
         receipts=receipts,
+        hook_receipts=hook_receipts,
         write_set=write_set,
         receipts_root=compute_merkle_root(receipt_bytes),
         index=index,

@@ -11,8 +11,15 @@ Quick start::
         print(result.hash, result.height)
 
 :class:`Client` (``httpx.Client``) and :class:`AsyncClient` (``httpx.AsyncClient``) have the
-same methods; configuration is keyword-only; ``transport=`` swaps the network out (e.g.
-``httpx.MockTransport``). :func:`build_tx` builds and signs a transaction offline.
+same methods, each written once as a sans-IO step that both drive; configuration is
+keyword-only; ``transport=`` swaps the network out (e.g. ``httpx.MockTransport``).
+:func:`build_tx` builds and signs a transaction offline.
+
+Any module, including ones this SDK has no helper for, through the node's catalog
+(``GET /v1/modules``)::
+
+    client.tx("vehicles", "record_event", {"vin": VIN, "event": {...}}, signers=[registry])
+    client.query("vehicles", "history", vin=VIN)
 
 Exceptions::
 
@@ -25,9 +32,10 @@ Exceptions::
 """
 
 from amchain.sdk._async_client import AsyncClient
-from amchain.sdk._base import DEFAULT_BASE_URL
 from amchain.sdk._builder import build_tx
+from amchain.sdk._catalog import MessageInfo, ModuleCatalog, ModuleInfo, QueryInfo
 from amchain.sdk._client import Client
+from amchain.sdk._core import DEFAULT_BASE_URL
 from amchain.sdk._errors import AmchainError, ApiError, TransportError, TxBuildError
 from amchain.sdk._models import BlockEvent, NodeStatus, SubmitResult, TxInfo
 from amchain.sdk._signer import Signer, did_for_key
@@ -39,7 +47,11 @@ __all__ = [
     "AsyncClient",
     "BlockEvent",
     "Client",
+    "MessageInfo",
+    "ModuleCatalog",
+    "ModuleInfo",
     "NodeStatus",
+    "QueryInfo",
     "Signer",
     "SubmitResult",
     "TransportError",

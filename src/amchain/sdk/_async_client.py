@@ -1,36 +1,55 @@
-"""The asynchronous client (``httpx.AsyncClient``)."""
+"""The asynchronous client: the steps of :mod:`._steps` driven with ``httpx.AsyncClient``.
+
+The twin of :mod:`._client`, method for method (``tests/test_sdk.py`` fails if a method
+lacks its twin or their signatures differ).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, overload
-from urllib.parse import quote
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 import httpx
+import msgspec
 
 from amchain.ledger import Transaction
-from amchain.sdk._base import (
+from amchain.sdk import _credential_steps as cs
+from amchain.sdk import _steps as steps
+from amchain.sdk._builder import DEFAULT_EXPIRES_IN_MS
+from amchain.sdk._catalog import ModuleCatalog
+from amchain.sdk._core import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
     DEFAULT_WAIT_TIMEOUT_MS,
     USER_AGENT,
+    ClientState,
+    Request,
     SSEParser,
+    Step,
     WaitMode,
-    decode_object,
     error_from_response,
     normalize_base_url,
-    parse_submit,
-    proof_params,
     request_timeout,
-    submit_request,
     wrap_transport_error,
 )
-from amchain.sdk._credentials import AsyncCredentials
-from amchain.sdk._helpers import AsyncConsortium, AsyncIdentity, AsyncVehicles
 from amchain.sdk._models import BlockEvent, NodeStatus, SubmitResult, TxInfo
+from amchain.sdk._signer import Signer
+from amchain.sdk._steps import SignerLike, Signers
+from amchain.vc import ACCESS_GRANT, VerificationReport
 
-__all__ = ["AsyncClient"]
+__all__ = ["AsyncClient", "AsyncConsortium", "AsyncCredentials", "AsyncIdentity", "AsyncVehicles"]
+
+T = TypeVar("T")
+
+
+class Run(Protocol):
+    """How a helper runs its steps: the client's own driver."""
+
+    def __call__(self, step: Step[T], /) -> Awaitable[T]: ...
+
+
+TIMEOUT = DEFAULT_WAIT_TIMEOUT_MS  # how long a helper's transaction waits for its commit
 
 
 class AsyncClient:
@@ -53,13 +72,17 @@ class AsyncClient:
             base_url=self.base_url,
             timeout=timeout,
             transport=transport,
-            headers={"user-agent": USER_AGENT, "accept": "application/json"},
+            headers={
+                "user-agent": USER_AGENT,
+                "accept": "application/json",
+                "content-type": "application/json",
+            },
         )
-        self._chain_id: str | None = None
-        self.vehicles = AsyncVehicles(self)
-        self.identity = AsyncIdentity(self)
-        self.credentials = AsyncCredentials(self)
-        self.consortium = AsyncConsortium(self)
+        self._state = ClientState()
+        self.vehicles = AsyncVehicles(self._run, self._state)
+        self.identity = AsyncIdentity(self._run, self._state)
+        self.credentials = AsyncCredentials(self._run, self._state)
+        self.consortium = AsyncConsortium(self._run, self._state)
 
     # -- lifecycle ---------------------------------------------------------------------
     async def aclose(self) -> None:
@@ -79,33 +102,44 @@ class AsyncClient:
     def __repr__(self) -> str:
         return f"AsyncClient(base_url={self.base_url!r})"
 
-    # -- plumbing ----------------------------------------------------------------------
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    # -- driving steps -------------------------------------------------------------------
+    async def _send(self, request: Request) -> httpx.Response:
         try:
-            return await self._http.request(method, path, **kwargs)
+            return await self._http.request(
+                request.method,
+                request.path,
+                params=request.params,
+                content=request.body,
+                timeout=request_timeout(self.timeout, request.wait_ms),
+            )
         except httpx.TransportError as exc:
             raise wrap_transport_error(exc, self.base_url) from exc
 
-    async def _get(self, path: str, **kwargs: Any) -> dict[str, Any]:
-        return decode_object(await self._request("GET", path, **kwargs))
+    async def _run(self, step: Step[T]) -> T:
+        try:
+            request = next(step)
+            while True:
+                request = step.send(await self._send(request))
+        except StopIteration as done:
+            result: T = done.value
+            return result
 
     # -- chain -------------------------------------------------------------------------
     async def status(self) -> NodeStatus:
         """``GET /v1/status``: head, chain id, node key, modules."""
-        status = NodeStatus.from_json(await self._get("/v1/status"))
-        self._chain_id = status.chain_id
-        return status
+        return await self._run(steps.status(self._state))
 
     async def chain_id(self) -> str:
         """The node's chain id (asked once, then cached)."""
-        if self._chain_id is None:
-            await self.status()
-        assert self._chain_id is not None
-        return self._chain_id
+        return await self._run(steps.chain_id(self._state))
+
+    async def modules(self) -> ModuleCatalog:
+        """The node's modules with their messages and queries (asked once, then cached)."""
+        return await self._run(steps.modules(self._state))
 
     async def get_block(self, height: int | Literal["latest"] = "latest") -> dict[str, Any]:
         """A block by height, or the latest one."""
-        return await self._get(f"/v1/blocks/{height if height == 'latest' else int(height)}")
+        return await self._run(steps.get_block(height))
 
     # -- transactions ------------------------------------------------------------------
     @overload
@@ -130,38 +164,77 @@ class AsyncClient:
         committed with a failed receipt). A batch: one :class:`SubmitResult` per
         transaction, refusals in ``result.error``.
         """
-        params, body, is_batch = submit_request(txs, wait, timeout_ms)
-        response = await self._request(
-            "POST",
-            "/v1/txs",
-            params=params,
-            json=body,
-            timeout=request_timeout(self.timeout, timeout_ms if wait else None),
+        return await self._run(steps.submit(txs, wait, timeout_ms))
+
+    async def tx(
+        self,
+        module: str,
+        message: str,
+        args: Mapping[str, Any] | msgspec.Struct,
+        *,
+        signers: Signers,
+        wait: WaitMode = "commit",
+        timeout_ms: int = DEFAULT_WAIT_TIMEOUT_MS,
+        expires_in_ms: int = DEFAULT_EXPIRES_IN_MS,
+        nonce: int | None = None,
+    ) -> SubmitResult:
+        """Any module's message: ``args`` are checked against the message's schema (from
+        ``GET /v1/modules``) before signing, then submitted.
+
+        Raises:
+            TxBuildError: no such module or message, or arguments the node would refuse.
+            ApiError: the node refused the transaction.
+        """
+        return await self._run(
+            steps.tx(
+                self._state,
+                module,
+                message,
+                args,
+                signers=signers,
+                wait=wait,
+                timeout_ms=timeout_ms,
+                expires_in_ms=expires_in_ms,
+                nonce=nonce,
+            )
         )
-        return parse_submit(response, is_batch)
+
+    async def query(
+        self,
+        module: str,
+        name: str,
+        /,
+        *,
+        proof: bool = False,
+        height: int | None = None,
+        **params: Any,
+    ) -> Any:
+        """Any module's query, e.g. ``client.query("vehicles", "history", vin=VIN)``.
+
+        Raises:
+            TxBuildError: no such module or query, or parameters it does not take.
+            ApiError: the node refused the query (404: nothing matches).
+        """
+        return await self._run(
+            steps.query(self._state, module, name, params, proof=proof, height=height)
+        )
 
     async def get_tx(
         self, tx_hash: str, *, wait_commit: bool = False, timeout_ms: int = DEFAULT_WAIT_TIMEOUT_MS
     ) -> TxInfo:
         """A transaction's status and receipt (optionally waiting for its commit)."""
-        params: dict[str, Any] = {"wait": "commit", "timeout_ms": timeout_ms} if wait_commit else {}
-        data = await self._get(
-            f"/v1/txs/{quote(tx_hash, safe='')}",
-            params=params,
-            timeout=request_timeout(self.timeout, timeout_ms if wait_commit else None),
-        )
-        return TxInfo.from_json(data)
+        return await self._run(steps.get_tx(tx_hash, wait_commit, timeout_ms))
 
     # -- reads -------------------------------------------------------------------------
     async def resolve_did(self, did: str, *, proof: bool = False) -> dict[str, Any]:
         """The DID resolution result (``didDocument``, metadata; with ``proof``, a bundle)."""
-        return await self._get(f"/v1/dids/{quote(did, safe=':')}", params=proof_params(proof, None))
+        return await self._run(steps.resolve_did(did, proof))
 
     async def organisations(self) -> list[dict[str, Any]]:
-        return list((await self._get("/v1/organisations"))["organisations"])
+        return await self._run(steps.organisations())
 
     async def get_vehicle(self, vin: str) -> dict[str, Any]:
-        return await self._get(f"/v1/vehicles/{quote(vin, safe='')}")
+        return await self._run(steps.get_vehicle(vin))
 
     async def get_history(
         self, vin: str, *, proof: bool = False, height: int | None = None
@@ -172,25 +245,18 @@ class AsyncClient:
         ``record``, ``events``) that :class:`amchain.sdk.light.LightClient` checks offline:
         complete, in order, certified.
         """
-        return await self._get(
-            f"/v1/vehicles/{quote(vin, safe='')}/history", params=proof_params(proof, height)
-        )
+        return await self._run(steps.get_history(vin, proof, height))
 
     async def get_state(
         self, key: str, *, proof: bool = False, height: int | None = None
     ) -> dict[str, Any]:
         """One state entry (``{key, value, height}``; ``value`` None when absent), optionally
         with its proof bundle under ``"proof"``."""
-        return await self._get(
-            f"/v1/state/{quote(key, safe='/')}", params=proof_params(proof, height)
-        )
+        return await self._run(steps.get_state(key, proof, height))
 
     async def list_blocks(self, *, before: int | None = None, limit: int = 25) -> dict[str, Any]:
         """Block summaries, newest first: ``blocks``, ``head`` and ``next_before`` (a page)."""
-        params: dict[str, Any] = {"limit": limit}
-        if before is not None:
-            params["before"] = before
-        return await self._get("/v1/blocks", params=params)
+        return await self._run(steps.list_blocks(before, limit))
 
     async def list_txs(
         self,
@@ -199,17 +265,23 @@ class AsyncClient:
         did: str | None = None,
         vin: str | None = None,
         signer: str | None = None,
+        module: str | None = None,
         failed_only: bool = False,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
-        """Transaction summaries of one block, or indexed under a DID, VIN or signer key."""
-        params: dict[str, Any] = {"limit": limit}
-        for name, value in (("height", height), ("did", did), ("vin", vin), ("signer", signer)):
-            if value is not None:
-                params[name] = value
-        if failed_only:
-            params["failed_only"] = "true"
-        return list((await self._get("/v1/txs", params=params))["txs"])
+        """Transaction summaries of a block, or naming a DID, VIN, signer or module (the
+        filters given combine)."""
+        return await self._run(
+            steps.list_txs(
+                height=height,
+                did=did,
+                vin=vin,
+                signer=signer,
+                module=module,
+                failed_only=failed_only,
+                limit=limit,
+            )
+        )
 
     # -- events ------------------------------------------------------------------------
     async def events(self, from_height: int | None = None) -> AsyncIterator[BlockEvent]:
@@ -234,3 +306,230 @@ class AsyncClient:
                         yield event
         except httpx.TransportError as exc:
             raise wrap_transport_error(exc, self.base_url) from exc
+
+
+class _Helper:
+    """A module's helpers: steps run by the client that made them."""
+
+    def __init__(self, run: Run, state: ClientState) -> None:
+        self._run = run
+        self._state = state
+
+
+class AsyncVehicles(_Helper):
+    """Async twin of :class:`amchain.sdk._client.Vehicles`."""
+
+    async def register(
+        self,
+        signer: SignerLike,
+        *,
+        vin: str,
+        make: str,
+        model: str,
+        model_year: int,
+        owner: str | None = None,
+        vehicle_key: bytes | str | None = None,
+        plant: str | None = None,
+        battery_id: str | None = None,
+        wait: WaitMode = "commit",
+    ) -> SubmitResult:
+        args = steps.register_vehicle_args(
+            vin=vin,
+            make=make,
+            model=model,
+            model_year=model_year,
+            owner=owner,
+            vehicle_key=vehicle_key,
+            plant=plant,
+            battery_id=battery_id,
+        )
+        return await self._run(
+            steps.send(self._state, "vehicles", "register_vehicle", args, signer, wait, TIMEOUT)
+        )
+
+    async def record_event(
+        self, signers: Signers, vin: str, event: Mapping[str, Any], *, wait: WaitMode = "commit"
+    ) -> SubmitResult:
+        args = steps.record_event_args(vin, event)
+        return await self._run(
+            steps.send(self._state, "vehicles", "record_event", args, signers, wait, TIMEOUT)
+        )
+
+    async def transfer(
+        self,
+        seller: SignerLike,
+        buyer: SignerLike,
+        *,
+        vin: str,
+        new_owner: str | None = None,
+        odometer_km: int | None = None,
+        contract_hash: str | None = None,
+        wait: WaitMode = "commit",
+    ) -> SubmitResult:
+        """Private ownership transfer: the current owner and the new owner both sign."""
+        event = steps.transfer_event(new_owner or steps.did_of(buyer), odometer_km, contract_hash)
+        return await self.record_event([seller, buyer], vin, event, wait=wait)
+
+    async def get(self, vin: str) -> dict[str, Any]:
+        return await self._run(steps.get_vehicle(vin))
+
+    async def history(self, vin: str) -> dict[str, Any]:
+        return await self._run(steps.get_history(vin, False, None))
+
+
+class AsyncIdentity(_Helper):
+    """Async twin of :class:`amchain.sdk._client.Identity`."""
+
+    async def create_did(
+        self,
+        sponsor: SignerLike,
+        new_key: SignerLike,
+        *,
+        services: list[dict[str, str]] | None = None,
+        wait: WaitMode = "commit",
+    ) -> SubmitResult:
+        """Create the DID of ``new_key`` (sponsored by a consortium member; both sign)."""
+        args: dict[str, Any] = {"public_key": new_key.public_key.hex()}
+        if services:
+            args["services"] = services
+        return await self._run(
+            steps.send(
+                self._state, "identity", "create_did", args, [sponsor, new_key], wait, TIMEOUT
+            )
+        )
+
+    async def resolve(self, did: str) -> dict[str, Any]:
+        return await self._run(steps.resolve_did(did, False))
+
+
+class AsyncConsortium(_Helper):
+    """Async twin of :class:`amchain.sdk._client.Consortium`."""
+
+    async def add_key(
+        self,
+        admin: SignerLike,
+        new_key: SignerLike,
+        *,
+        org: str,
+        kind: str = "member",
+        wait: WaitMode = "commit",
+    ) -> SubmitResult:
+        """Register ``new_key`` for ``org`` (an admin key signs, the new key co-signs)."""
+        args = {"org": org, "public_key": new_key.public_key.hex(), "kind": kind}
+        return await self._run(
+            steps.send(self._state, "consortium", "add_key", args, [admin, new_key], wait, TIMEOUT)
+        )
+
+    async def revoke_key(
+        self, admin: SignerLike, *, org: str, public_key: bytes | str, wait: WaitMode = "commit"
+    ) -> SubmitResult:
+        key = public_key.hex() if isinstance(public_key, bytes) else public_key
+        args = {"org": org, "public_key": key}
+        return await self._run(
+            steps.send(self._state, "consortium", "revoke_key", args, admin, wait, TIMEOUT)
+        )
+
+
+class AsyncCredentials(_Helper):
+    """Async twin of :class:`amchain.sdk._client.Credentials`."""
+
+    async def method_of(self, signer: Signer) -> str:
+        """The DID URL of the signer's key (resolving its DID when it must)."""
+        return await self._run(cs.method_of(signer))
+
+    async def prepare(
+        self, credential_type: str, *, issuer: str, vin: str, **fields: Any
+    ) -> dict[str, Any]:
+        """An unsigned credential drafted by the node (fresh id, free status indexes)."""
+        return await self._run(cs.prepare(credential_type, issuer, vin, fields))
+
+    async def register(
+        self, signer: Signer, credential: Mapping[str, Any], *, wait: WaitMode = "commit"
+    ) -> SubmitResult:
+        """Anchor a signed credential (``grant_access`` for an access grant)."""
+        return await self._run(cs.register(self._state, signer, credential, wait, TIMEOUT))
+
+    async def issue(
+        self, signer: Signer, credential_type: str, *, vin: str, **fields: Any
+    ) -> tuple[dict[str, Any], SubmitResult]:
+        """Draft, sign and anchor a credential; returns (signed credential, result).
+
+        Raises:
+            ApiError: the node refused the draft or the anchoring transaction.
+        """
+        return await self._run(cs.issue(self._state, signer, credential_type, vin, fields, TIMEOUT))
+
+    async def grant_access(
+        self,
+        owner: Signer,
+        *,
+        vin: str,
+        grantee: str,
+        scopes: Sequence[str],
+        hours: float | None = None,
+        valid_from_ms: int | None = None,
+        valid_until_ms: int | None = None,
+        max_uses: int | None = None,
+    ) -> tuple[dict[str, Any], SubmitResult]:
+        """The vehicle's owner grants ``grantee`` the ``scopes`` for a window."""
+        fields = cs.grant_fields(grantee, scopes, valid_from_ms, valid_until_ms, hours, max_uses)
+        return await self._run(cs.issue(self._state, owner, ACCESS_GRANT, vin, fields, TIMEOUT))
+
+    async def set_status(
+        self,
+        signer: Signer,
+        status_list: str,
+        index: int,
+        value: bool,
+        *,
+        wait: WaitMode = "commit",
+    ) -> SubmitResult:
+        return await self._run(
+            cs.set_status(self._state, signer, status_list, index, value, wait, TIMEOUT)
+        )
+
+    async def revoke(self, signer: Signer, credential: Mapping[str, Any] | str) -> SubmitResult:
+        """Revoke for good (a signed credential, or the id of an anchored one)."""
+        return await self._run(
+            cs.change_status(self._state, signer, credential, "revocation", True, TIMEOUT)
+        )
+
+    async def suspend(self, signer: Signer, credential: Mapping[str, Any] | str) -> SubmitResult:
+        return await self._run(
+            cs.change_status(self._state, signer, credential, "suspension", True, TIMEOUT)
+        )
+
+    async def resume(self, signer: Signer, credential: Mapping[str, Any] | str) -> SubmitResult:
+        return await self._run(
+            cs.change_status(self._state, signer, credential, "suspension", False, TIMEOUT)
+        )
+
+    async def status(self, status_list: str, index: int) -> bool:
+        return await self._run(cs.status(status_list, index))
+
+    async def read_status(self, status_list: str, index: int) -> bool | None:
+        return await self._run(cs.read_status(status_list, index))
+
+    async def resolve_document(self, did: str) -> dict[str, Any] | None:
+        return await self._run(cs.resolve_document(did))
+
+    async def verify(self, credential: Mapping[str, Any]) -> VerificationReport:
+        """Verify here, with the ``did:amc`` documents and status bits from the node."""
+        return await self._run(cs.verify_here(credential))
+
+    async def verify_on_node(self, credential: Mapping[str, Any]) -> dict[str, Any]:
+        """Ask the node to verify (``POST /v1/credentials/verify``)."""
+        return await self._run(cs.verify_on_node(credential))
+
+    async def get(self, credential_id: str) -> dict[str, Any]:
+        return await self._run(cs.get(credential_id))
+
+    async def grants(self, vin: str) -> dict[str, Any]:
+        return await self._run(cs.of_vehicle(vin, "grants"))
+
+    async def access_log(self, vin: str) -> dict[str, Any]:
+        return await self._run(cs.of_vehicle(vin, "access-log"))
+
+    async def snapshot(self, vin: str) -> dict[str, Any]:
+        """What the car caches: state entries (and their proofs) at one certified height."""
+        return await self._run(cs.of_vehicle(vin, "agent-snapshot"))

@@ -1,36 +1,55 @@
-"""The synchronous client (``httpx.Client``)."""
+"""The synchronous client: the steps of :mod:`._steps` driven with ``httpx.Client``.
+
+Every method is one line over a step; :mod:`._async_client` is its twin with ``await``
+(``tests/test_sdk.py`` fails if a method lacks its twin or their signatures differ).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, overload
-from urllib.parse import quote
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 import httpx
+import msgspec
 
 from amchain.ledger import Transaction
-from amchain.sdk._base import (
+from amchain.sdk import _credential_steps as cs
+from amchain.sdk import _steps as steps
+from amchain.sdk._builder import DEFAULT_EXPIRES_IN_MS
+from amchain.sdk._catalog import ModuleCatalog
+from amchain.sdk._core import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
     DEFAULT_WAIT_TIMEOUT_MS,
     USER_AGENT,
+    ClientState,
+    Request,
     SSEParser,
+    Step,
     WaitMode,
-    decode_object,
     error_from_response,
     normalize_base_url,
-    parse_submit,
-    proof_params,
     request_timeout,
-    submit_request,
     wrap_transport_error,
 )
-from amchain.sdk._credentials import Credentials
-from amchain.sdk._helpers import Consortium, Identity, Vehicles
 from amchain.sdk._models import BlockEvent, NodeStatus, SubmitResult, TxInfo
+from amchain.sdk._signer import Signer
+from amchain.sdk._steps import SignerLike, Signers
+from amchain.vc import ACCESS_GRANT, VerificationReport
 
-__all__ = ["Client"]
+__all__ = ["Client", "Consortium", "Credentials", "Identity", "Vehicles"]
+
+T = TypeVar("T")
+
+
+class Run(Protocol):
+    """How a helper runs its steps: the client's own driver."""
+
+    def __call__(self, step: Step[T], /) -> T: ...
+
+
+TIMEOUT = DEFAULT_WAIT_TIMEOUT_MS  # how long a helper's transaction waits for its commit
 
 
 class Client:
@@ -53,13 +72,17 @@ class Client:
             base_url=self.base_url,
             timeout=timeout,
             transport=transport,
-            headers={"user-agent": USER_AGENT, "accept": "application/json"},
+            headers={
+                "user-agent": USER_AGENT,
+                "accept": "application/json",
+                "content-type": "application/json",
+            },
         )
-        self._chain_id: str | None = None
-        self.vehicles = Vehicles(self)
-        self.identity = Identity(self)
-        self.credentials = Credentials(self)
-        self.consortium = Consortium(self)
+        self._state = ClientState()
+        self.vehicles = Vehicles(self._run, self._state)
+        self.identity = Identity(self._run, self._state)
+        self.credentials = Credentials(self._run, self._state)
+        self.consortium = Consortium(self._run, self._state)
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
@@ -79,33 +102,44 @@ class Client:
     def __repr__(self) -> str:
         return f"Client(base_url={self.base_url!r})"
 
-    # -- plumbing ----------------------------------------------------------------------
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    # -- driving steps -------------------------------------------------------------------
+    def _send(self, request: Request) -> httpx.Response:
         try:
-            return self._http.request(method, path, **kwargs)
+            return self._http.request(
+                request.method,
+                request.path,
+                params=request.params,
+                content=request.body,
+                timeout=request_timeout(self.timeout, request.wait_ms),
+            )
         except httpx.TransportError as exc:
             raise wrap_transport_error(exc, self.base_url) from exc
 
-    def _get(self, path: str, **kwargs: Any) -> dict[str, Any]:
-        return decode_object(self._request("GET", path, **kwargs))
+    def _run(self, step: Step[T]) -> T:
+        try:
+            request = next(step)
+            while True:
+                request = step.send(self._send(request))
+        except StopIteration as done:
+            result: T = done.value
+            return result
 
     # -- chain -------------------------------------------------------------------------
     def status(self) -> NodeStatus:
         """``GET /v1/status``: head, chain id, node key, modules."""
-        status = NodeStatus.from_json(self._get("/v1/status"))
-        self._chain_id = status.chain_id
-        return status
+        return self._run(steps.status(self._state))
 
     def chain_id(self) -> str:
         """The node's chain id (asked once, then cached)."""
-        if self._chain_id is None:
-            self.status()
-        assert self._chain_id is not None
-        return self._chain_id
+        return self._run(steps.chain_id(self._state))
+
+    def modules(self) -> ModuleCatalog:
+        """The node's modules with their messages and queries (asked once, then cached)."""
+        return self._run(steps.modules(self._state))
 
     def get_block(self, height: int | Literal["latest"] = "latest") -> dict[str, Any]:
         """A block by height, or the latest one."""
-        return self._get(f"/v1/blocks/{height if height == 'latest' else int(height)}")
+        return self._run(steps.get_block(height))
 
     # -- transactions ------------------------------------------------------------------
     @overload
@@ -130,38 +164,75 @@ class Client:
         committed with a failed receipt). A batch: one :class:`SubmitResult` per
         transaction, refusals in ``result.error``.
         """
-        params, body, is_batch = submit_request(txs, wait, timeout_ms)
-        response = self._request(
-            "POST",
-            "/v1/txs",
-            params=params,
-            json=body,
-            timeout=request_timeout(self.timeout, timeout_ms if wait else None),
+        return self._run(steps.submit(txs, wait, timeout_ms))
+
+    def tx(
+        self,
+        module: str,
+        message: str,
+        args: Mapping[str, Any] | msgspec.Struct,
+        *,
+        signers: Signers,
+        wait: WaitMode = "commit",
+        timeout_ms: int = DEFAULT_WAIT_TIMEOUT_MS,
+        expires_in_ms: int = DEFAULT_EXPIRES_IN_MS,
+        nonce: int | None = None,
+    ) -> SubmitResult:
+        """Any module's message: ``args`` are checked against the message's schema (from
+        ``GET /v1/modules``) before signing, then submitted.
+
+        Raises:
+            TxBuildError: no such module or message, or arguments the node would refuse.
+            ApiError: the node refused the transaction.
+        """
+        return self._run(
+            steps.tx(
+                self._state,
+                module,
+                message,
+                args,
+                signers=signers,
+                wait=wait,
+                timeout_ms=timeout_ms,
+                expires_in_ms=expires_in_ms,
+                nonce=nonce,
+            )
         )
-        return parse_submit(response, is_batch)
+
+    def query(
+        self,
+        module: str,
+        name: str,
+        /,
+        *,
+        proof: bool = False,
+        height: int | None = None,
+        **params: Any,
+    ) -> Any:
+        """Any module's query, e.g. ``client.query("vehicles", "history", vin=VIN)``.
+
+        Raises:
+            TxBuildError: no such module or query, or parameters it does not take.
+            ApiError: the node refused the query (404: nothing matches).
+        """
+        return self._run(steps.query(self._state, module, name, params, proof=proof, height=height))
 
     def get_tx(
         self, tx_hash: str, *, wait_commit: bool = False, timeout_ms: int = DEFAULT_WAIT_TIMEOUT_MS
     ) -> TxInfo:
         """A transaction's status and receipt (optionally waiting for its commit)."""
-        params: dict[str, Any] = {"wait": "commit", "timeout_ms": timeout_ms} if wait_commit else {}
-        data = self._get(
-            f"/v1/txs/{quote(tx_hash, safe='')}",
-            params=params,
-            timeout=request_timeout(self.timeout, timeout_ms if wait_commit else None),
-        )
-        return TxInfo.from_json(data)
+        return self._run(steps.get_tx(tx_hash, wait_commit, timeout_ms))
 
     # -- reads -------------------------------------------------------------------------
     def resolve_did(self, did: str, *, proof: bool = False) -> dict[str, Any]:
         """The DID resolution result (``didDocument``, metadata; with ``proof``, a bundle)."""
-        return self._get(f"/v1/dids/{quote(did, safe=':')}", params=proof_params(proof, None))
+        return self._run(steps.resolve_did(did, proof))
 
     def organisations(self) -> list[dict[str, Any]]:
-        return list(self._get("/v1/organisations")["organisations"])
+        return self._run(steps.organisations())
 
     def get_vehicle(self, vin: str) -> dict[str, Any]:
-        return self._get(f"/v1/vehicles/{quote(vin, safe='')}")
+        return self._run(steps.get_vehicle(vin))
 
     def get_history(
         self, vin: str, *, proof: bool = False, height: int | None = None
@@ -172,23 +243,18 @@ class Client:
         ``record``, ``events``) that :class:`amchain.sdk.light.LightClient` checks offline:
         complete, in order, certified.
         """
-        return self._get(
-            f"/v1/vehicles/{quote(vin, safe='')}/history", params=proof_params(proof, height)
-        )
+        return self._run(steps.get_history(vin, proof, height))
 
     def get_state(
         self, key: str, *, proof: bool = False, height: int | None = None
     ) -> dict[str, Any]:
         """One state entry (``{key, value, height}``; ``value`` None when absent), optionally
         with its proof bundle under ``"proof"``."""
-        return self._get(f"/v1/state/{quote(key, safe='/')}", params=proof_params(proof, height))
+        return self._run(steps.get_state(key, proof, height))
 
     def list_blocks(self, *, before: int | None = None, limit: int = 25) -> dict[str, Any]:
         """Block summaries, newest first: ``blocks``, ``head`` and ``next_before`` (a page)."""
-        params: dict[str, Any] = {"limit": limit}
-        if before is not None:
-            params["before"] = before
-        return self._get("/v1/blocks", params=params)
+        return self._run(steps.list_blocks(before, limit))
 
     def list_txs(
         self,
@@ -197,17 +263,23 @@ class Client:
         did: str | None = None,
         vin: str | None = None,
         signer: str | None = None,
+        module: str | None = None,
         failed_only: bool = False,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
-        """Transaction summaries of one block, or indexed under a DID, VIN or signer key."""
-        params: dict[str, Any] = {"limit": limit}
-        for name, value in (("height", height), ("did", did), ("vin", vin), ("signer", signer)):
-            if value is not None:
-                params[name] = value
-        if failed_only:
-            params["failed_only"] = "true"
-        return list((self._get("/v1/txs", params=params))["txs"])
+        """Transaction summaries of a block, or naming a DID, VIN, signer or module (the
+        filters given combine)."""
+        return self._run(
+            steps.list_txs(
+                height=height,
+                did=did,
+                vin=vin,
+                signer=signer,
+                module=module,
+                failed_only=failed_only,
+                limit=limit,
+            )
+        )
 
     # -- events ------------------------------------------------------------------------
     def events(self, from_height: int | None = None) -> Iterator[BlockEvent]:
@@ -232,3 +304,230 @@ class Client:
                         yield event
         except httpx.TransportError as exc:
             raise wrap_transport_error(exc, self.base_url) from exc
+
+
+class _Helper:
+    """A module's helpers: steps run by the client that made them."""
+
+    def __init__(self, run: Run, state: ClientState) -> None:
+        self._run = run
+        self._state = state
+
+
+class Vehicles(_Helper):
+    """``vehicles`` module: register vehicles, record lifecycle events, read histories."""
+
+    def register(
+        self,
+        signer: SignerLike,
+        *,
+        vin: str,
+        make: str,
+        model: str,
+        model_year: int,
+        owner: str | None = None,
+        vehicle_key: bytes | str | None = None,
+        plant: str | None = None,
+        battery_id: str | None = None,
+        wait: WaitMode = "commit",
+    ) -> SubmitResult:
+        args = steps.register_vehicle_args(
+            vin=vin,
+            make=make,
+            model=model,
+            model_year=model_year,
+            owner=owner,
+            vehicle_key=vehicle_key,
+            plant=plant,
+            battery_id=battery_id,
+        )
+        return self._run(
+            steps.send(self._state, "vehicles", "register_vehicle", args, signer, wait, TIMEOUT)
+        )
+
+    def record_event(
+        self, signers: Signers, vin: str, event: Mapping[str, Any], *, wait: WaitMode = "commit"
+    ) -> SubmitResult:
+        args = steps.record_event_args(vin, event)
+        return self._run(
+            steps.send(self._state, "vehicles", "record_event", args, signers, wait, TIMEOUT)
+        )
+
+    def transfer(
+        self,
+        seller: SignerLike,
+        buyer: SignerLike,
+        *,
+        vin: str,
+        new_owner: str | None = None,
+        odometer_km: int | None = None,
+        contract_hash: str | None = None,
+        wait: WaitMode = "commit",
+    ) -> SubmitResult:
+        """Private ownership transfer: the current owner and the new owner both sign."""
+        event = steps.transfer_event(new_owner or steps.did_of(buyer), odometer_km, contract_hash)
+        return self.record_event([seller, buyer], vin, event, wait=wait)
+
+    def get(self, vin: str) -> dict[str, Any]:
+        return self._run(steps.get_vehicle(vin))
+
+    def history(self, vin: str) -> dict[str, Any]:
+        return self._run(steps.get_history(vin, False, None))
+
+
+class Identity(_Helper):
+    """``identity`` module: create and resolve DIDs."""
+
+    def create_did(
+        self,
+        sponsor: SignerLike,
+        new_key: SignerLike,
+        *,
+        services: list[dict[str, str]] | None = None,
+        wait: WaitMode = "commit",
+    ) -> SubmitResult:
+        """Create the DID of ``new_key`` (sponsored by a consortium member; both sign)."""
+        args: dict[str, Any] = {"public_key": new_key.public_key.hex()}
+        if services:
+            args["services"] = services
+        return self._run(
+            steps.send(
+                self._state, "identity", "create_did", args, [sponsor, new_key], wait, TIMEOUT
+            )
+        )
+
+    def resolve(self, did: str) -> dict[str, Any]:
+        return self._run(steps.resolve_did(did, False))
+
+
+class Consortium(_Helper):
+    """``consortium`` module: keys of organisations."""
+
+    def add_key(
+        self,
+        admin: SignerLike,
+        new_key: SignerLike,
+        *,
+        org: str,
+        kind: str = "member",
+        wait: WaitMode = "commit",
+    ) -> SubmitResult:
+        """Register ``new_key`` for ``org`` (an admin key signs, the new key co-signs)."""
+        args = {"org": org, "public_key": new_key.public_key.hex(), "kind": kind}
+        return self._run(
+            steps.send(self._state, "consortium", "add_key", args, [admin, new_key], wait, TIMEOUT)
+        )
+
+    def revoke_key(
+        self, admin: SignerLike, *, org: str, public_key: bytes | str, wait: WaitMode = "commit"
+    ) -> SubmitResult:
+        key = public_key.hex() if isinstance(public_key, bytes) else public_key
+        args = {"org": org, "public_key": key}
+        return self._run(
+            steps.send(self._state, "consortium", "revoke_key", args, admin, wait, TIMEOUT)
+        )
+
+
+class Credentials(_Helper):
+    """``credentials`` module: issue, anchor, revoke, verify; grants, access logs, snapshots."""
+
+    def method_of(self, signer: Signer) -> str:
+        """The DID URL of the signer's key (resolving its DID when it must)."""
+        return self._run(cs.method_of(signer))
+
+    def prepare(
+        self, credential_type: str, *, issuer: str, vin: str, **fields: Any
+    ) -> dict[str, Any]:
+        """An unsigned credential drafted by the node (fresh id, free status indexes)."""
+        return self._run(cs.prepare(credential_type, issuer, vin, fields))
+
+    def register(
+        self, signer: Signer, credential: Mapping[str, Any], *, wait: WaitMode = "commit"
+    ) -> SubmitResult:
+        """Anchor a signed credential (``grant_access`` for an access grant)."""
+        return self._run(cs.register(self._state, signer, credential, wait, TIMEOUT))
+
+    def issue(
+        self, signer: Signer, credential_type: str, *, vin: str, **fields: Any
+    ) -> tuple[dict[str, Any], SubmitResult]:
+        """Draft, sign and anchor a credential; returns (signed credential, result).
+
+        Raises:
+            ApiError: the node refused the draft or the anchoring transaction.
+        """
+        return self._run(cs.issue(self._state, signer, credential_type, vin, fields, TIMEOUT))
+
+    def grant_access(
+        self,
+        owner: Signer,
+        *,
+        vin: str,
+        grantee: str,
+        scopes: Sequence[str],
+        hours: float | None = None,
+        valid_from_ms: int | None = None,
+        valid_until_ms: int | None = None,
+        max_uses: int | None = None,
+    ) -> tuple[dict[str, Any], SubmitResult]:
+        """The vehicle's owner grants ``grantee`` the ``scopes`` for a window."""
+        fields = cs.grant_fields(grantee, scopes, valid_from_ms, valid_until_ms, hours, max_uses)
+        return self._run(cs.issue(self._state, owner, ACCESS_GRANT, vin, fields, TIMEOUT))
+
+    def set_status(
+        self,
+        signer: Signer,
+        status_list: str,
+        index: int,
+        value: bool,
+        *,
+        wait: WaitMode = "commit",
+    ) -> SubmitResult:
+        return self._run(
+            cs.set_status(self._state, signer, status_list, index, value, wait, TIMEOUT)
+        )
+
+    def revoke(self, signer: Signer, credential: Mapping[str, Any] | str) -> SubmitResult:
+        """Revoke for good (a signed credential, or the id of an anchored one)."""
+        return self._run(
+            cs.change_status(self._state, signer, credential, "revocation", True, TIMEOUT)
+        )
+
+    def suspend(self, signer: Signer, credential: Mapping[str, Any] | str) -> SubmitResult:
+        return self._run(
+            cs.change_status(self._state, signer, credential, "suspension", True, TIMEOUT)
+        )
+
+    def resume(self, signer: Signer, credential: Mapping[str, Any] | str) -> SubmitResult:
+        return self._run(
+            cs.change_status(self._state, signer, credential, "suspension", False, TIMEOUT)
+        )
+
+    def status(self, status_list: str, index: int) -> bool:
+        return self._run(cs.status(status_list, index))
+
+    def read_status(self, status_list: str, index: int) -> bool | None:
+        return self._run(cs.read_status(status_list, index))
+
+    def resolve_document(self, did: str) -> dict[str, Any] | None:
+        return self._run(cs.resolve_document(did))
+
+    def verify(self, credential: Mapping[str, Any]) -> VerificationReport:
+        """Verify here, with the ``did:amc`` documents and status bits from the node."""
+        return self._run(cs.verify_here(credential))
+
+    def verify_on_node(self, credential: Mapping[str, Any]) -> dict[str, Any]:
+        """Ask the node to verify (``POST /v1/credentials/verify``)."""
+        return self._run(cs.verify_on_node(credential))
+
+    def get(self, credential_id: str) -> dict[str, Any]:
+        return self._run(cs.get(credential_id))
+
+    def grants(self, vin: str) -> dict[str, Any]:
+        return self._run(cs.of_vehicle(vin, "grants"))
+
+    def access_log(self, vin: str) -> dict[str, Any]:
+        return self._run(cs.of_vehicle(vin, "access-log"))
+
+    def snapshot(self, vin: str) -> dict[str, Any]:
+        """What the car caches: state entries (and their proofs) at one certified height."""
+        return self._run(cs.of_vehicle(vin, "agent-snapshot"))

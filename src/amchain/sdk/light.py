@@ -42,9 +42,11 @@ from amchain.ledger import (
     verify_merkle_proof,
     verify_state_proof,
 )
-from amchain.modules.identity.documents import did_record_state_key, document_from_record
+from amchain.modules.identity.documents import document_from_record
+from amchain.modules.identity.keys import did_record_state_key
 from amchain.modules.identity.types import DidRecord
-from amchain.modules.vehicles.history import compute_history_entry_hash, vehicle_record_state_key
+from amchain.modules.vehicles.history import compute_history_entry_hash
+from amchain.modules.vehicles.keys import vehicle_record_state_key
 from amchain.modules.vehicles.types import EMPTY_HISTORY_HEAD, HistoryEntry, VehicleRecord
 from amchain.sdk._errors import AmchainError
 
@@ -370,10 +372,11 @@ class LightClient:
                 f"{record.height}",
             )
         receipt_path = _hashes(inc.receipt_path, "receipt_path")
-        if inc.receipt.tx_hash != bundle.tx_hash or not verify_merkle_proof(
+        receipts = size if inc.receipt_count is None else inc.receipt_count
+        if (inc.receipt.tx_hash != bundle.tx_hash or receipts < size) or not verify_merkle_proof(
             encode_canonical(inc.receipt),
             inc.index,
-            size,
+            receipts,
             receipt_path,
             bytes.fromhex(record.receipts_root),
         ):

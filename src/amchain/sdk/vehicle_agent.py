@@ -48,16 +48,16 @@ from amchain.ledger import (
     encode_state_value,
     verify_state_proof,
 )
+from amchain.modules.consortium.keys import key_record_state_key
 from amchain.modules.consortium.types import KeyRecord
-from amchain.modules.credentials.types import (
-    AccessLogHead,
-    GrantRecord,
+from amchain.modules.credentials.keys import (
     access_log_head_key,
     chunk_key,
     did_record_key,
     grant_key,
     vehicle_record_key,
 )
+from amchain.modules.credentials.types import AccessLogHead, GrantRecord
 from amchain.modules.identity.documents import document_from_record
 from amchain.modules.identity.types import DidRecord
 from amchain.modules.vehicles.types import VehicleRecord
@@ -495,7 +495,7 @@ class VehicleAgent:
     def _org_document(self, snapshot: Snapshot, did: str) -> Mapping[str, Any] | None:
         org = did[len("did:amc:org:") :]
         methods = []
-        prefix = "consortium/key/"
+        prefix = key_record_state_key("")
         for key, value in snapshot.values.items():
             if not key.startswith(prefix) or value is None:
                 continue

@@ -7,23 +7,27 @@ may write and then raise: the runtime drops every change of a failed transaction
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from amchain.crypto import EncodingError, InvalidPublicKey, decode_hex, validate_public_key
 from amchain.ledger import StateReader, StateWriter
-from amchain.modules.base import ROLES, KeyStatus, TxContext
+from amchain.modules.base import ROLES, GenesisMember, KeyStatus, TxContext
 from amchain.modules.consortium import keeper
 from amchain.modules.consortium.errors import ConsortiumCode, ConsortiumError
 from amchain.modules.consortium.types import (
     AddKeyArgs,
     ConsortiumGenesis,
+    GenesisOrganisation,
+    KeyAdded,
     KeyKind,
     KeyRecord,
+    KeyRevoked,
     Organisation,
     OrgStatus,
     RevokeKeyArgs,
 )
 
-__all__ = ["add_key", "init_genesis", "parse_public_key", "revoke_key"]
+__all__ = ["add_key", "dev_genesis", "init_genesis", "parse_public_key", "revoke_key"]
 
 ORG_ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_NAME_CHARS = 200
@@ -171,7 +175,7 @@ def add_key(ctx: TxContext, args: AddKeyArgs) -> None:
     )
 
     # emit events
-    ctx.emit("consortium.key_added", org=args.org, public_key=args.public_key, kind=args.kind)
+    ctx.emit(KeyAdded(org=args.org, public_key=args.public_key, kind=args.kind))
 
 
 def revoke_key(ctx: TxContext, args: RevokeKeyArgs) -> None:
@@ -235,10 +239,27 @@ def revoke_key(ctx: TxContext, args: RevokeKeyArgs) -> None:
     )
 
     # emit events
-    ctx.emit("consortium.key_revoked", org=args.org, public_key=args.public_key, kind=record.kind)
+    ctx.emit(KeyRevoked(org=args.org, public_key=args.public_key, kind=record.kind))
 
 
 # --- genesis ----------------------------------------------------------------------------------
+
+
+def dev_genesis(members: Sequence[GenesisMember]) -> ConsortiumGenesis:
+    """The consortium of a new chain: one organisation per member, with its keys."""
+    return ConsortiumGenesis(
+        organisations=[
+            GenesisOrganisation(
+                id=member.id,
+                name=member.name,
+                roles=list(member.roles),
+                admin_keys=list(member.admin_keys),
+                member_keys=[],
+                device_keys=list(member.device_keys),
+            )
+            for member in members
+        ]
+    )
 
 
 def init_genesis(state: StateWriter, genesis: ConsortiumGenesis) -> None:

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from amchain.ledger import StateReader
-from amchain.modules.base import KeyStanding, KeyStatus
+from amchain.modules.base import KeyStanding, KeyStatus, NoParams, QueryContext
 from amchain.modules.consortium import keeper
-from amchain.modules.consortium.types import KeyRecord, Organisation
+from amchain.modules.consortium.types import (
+    KeyParams,
+    KeyRecord,
+    Organisation,
+    OrganisationList,
+    OrganisationView,
+    OrgParams,
+)
 
 __all__ = [
     "active_keys_of",
@@ -14,6 +21,9 @@ __all__ = [
     "list_keys_of",
     "list_organisations",
     "org_did",
+    "query_key",
+    "query_organisation",
+    "query_organisations",
     "resolve_key",
 ]
 
@@ -65,3 +75,35 @@ def resolve_key(state: StateReader, public_key: bytes) -> KeyStanding | None:
     return KeyStanding(
         status=KeyStatus(record.status), org=record.org, roles=roles, kind=record.kind
     )
+
+
+# --- queries served by the API (see SPEC.queries) ------------------------------------------------
+
+
+def _view(state: StateReader, org: Organisation) -> OrganisationView:
+    return OrganisationView(
+        id=org.id,
+        name=org.name,
+        roles=list(org.roles),
+        status=org.status,
+        did=org_did(org.id),
+        keys=keeper.read_keys_of(state, org.id),
+    )
+
+
+def query_organisations(ctx: QueryContext, _params: NoParams) -> OrganisationList:
+    """Every organisation with its roles, DID and keys."""
+    return OrganisationList(
+        organisations=[_view(ctx.state, org) for org in keeper.read_organisations(ctx.state)]
+    )
+
+
+def query_organisation(ctx: QueryContext, params: OrgParams) -> OrganisationView | None:
+    """One organisation with its roles, DID and keys (None: no such organisation)."""
+    org = keeper.read_organisation(ctx.state, params.org)
+    return None if org is None else _view(ctx.state, org)
+
+
+def query_key(ctx: QueryContext, params: KeyParams) -> KeyRecord | None:
+    """The record of a consortium key, active or revoked (None: never registered)."""
+    return keeper.read_key(ctx.state, params.public_key.lower())

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 import msgspec
+
+from amchain.modules.base import EventAttributes
 
 __all__ = [
     "AddKeyArgs",
     "ConsortiumGenesis",
     "GenesisOrganisation",
+    "KeyAdded",
     "KeyKind",
+    "KeyParams",
     "KeyRecord",
+    "KeyRevoked",
+    "OrgParams",
     "OrgStatus",
     "Organisation",
+    "OrganisationList",
+    "OrganisationView",
     "RevokeKeyArgs",
+]
+
+OrgId = Annotated[str, msgspec.Meta(description="organisation id, e.g. oem")]
+PublicKeyHex = Annotated[
+    str, msgspec.Meta(description="Ed25519 public key, 64 lowercase hex digits")
 ]
 
 
@@ -36,16 +50,16 @@ class OrgStatus(StrEnum):
 class AddKeyArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``consortium.add_key``: register ``public_key`` (lowercase hex) as a key of ``org``."""
 
-    org: str
-    public_key: str
-    kind: str
+    org: OrgId
+    public_key: PublicKeyHex
+    kind: Annotated[str, msgspec.Meta(description="admin, member or device")]
 
 
 class RevokeKeyArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``consortium.revoke_key``: revoke ``public_key`` (lowercase hex) of ``org``."""
 
-    org: str
-    public_key: str
+    org: OrgId
+    public_key: PublicKeyHex
 
 
 # --- genesis ----------------------------------------------------------------------------------
@@ -89,3 +103,56 @@ class KeyRecord(msgspec.Struct, frozen=True):
     status: str
     added_height: int
     revoked_height: int | None = None
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+class KeyAdded(EventAttributes, frozen=True, kw_only=True):
+    """A key was registered for an organisation."""
+
+    event_type = "consortium.key_added"
+    org: str
+    public_key: str
+    kind: str
+
+
+class KeyRevoked(EventAttributes, frozen=True, kw_only=True):
+    """A key of an organisation was revoked (for good)."""
+
+    event_type = "consortium.key_revoked"
+    org: str
+    public_key: str
+    kind: str
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+class OrgParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Which organisation."""
+
+    org: OrgId
+
+
+class KeyParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Which key."""
+
+    public_key: PublicKeyHex
+
+
+class OrganisationView(msgspec.Struct, frozen=True, kw_only=True):
+    """An organisation with its DID and every key it ever had."""
+
+    id: str
+    name: str
+    roles: list[str]
+    status: str
+    did: str
+    keys: list[KeyRecord]
+
+
+class OrganisationList(msgspec.Struct, frozen=True):
+    """Every organisation of the consortium, in id order."""
+
+    organisations: list[OrganisationView]

@@ -9,8 +9,10 @@ Messages: ``create_status_list``, ``set_status`` (revoke / suspend / resume),
 
 from __future__ import annotations
 
-from amchain.modules.base import MessageSpec, ModuleSpec
-from amchain.modules.credentials import handlers
+from typing import Any
+
+from amchain.modules.base import MessageSpec, ModuleSpec, NoParams, QuerySpec
+from amchain.modules.credentials import handlers, queries
 from amchain.modules.credentials.errors import CODESPACE, CredentialsCode, CredentialsError
 from amchain.modules.credentials.handlers import compute_log_entry_hash
 from amchain.modules.credentials.queries import (
@@ -29,18 +31,35 @@ from amchain.modules.credentials.queries import (
     status_list_document,
 )
 from amchain.modules.credentials.types import (
+    AccessGranted,
+    AccessLogAnswer,
     AccessLogEntry,
+    AccessLogged,
     AccessLogHead,
+    AccessLogParams,
+    AgentSnapshot,
     CreateStatusListArgs,
+    CredentialAnswer,
+    CredentialParams,
     CredentialRecord,
+    CredentialRegistered,
+    DraftParams,
     GrantAccessArgs,
     GrantRecord,
+    GrantsAnswer,
     LogAccessArgs,
     LogEntryArgs,
     RegisterCredentialArgs,
+    SchemasAnswer,
     SetStatusArgs,
+    StatusAnswer,
+    StatusChanged,
+    StatusListCreated,
+    StatusListParams,
     StatusListRecord,
+    StatusParams,
     StatusRef,
+    VinParams,
 )
 
 __all__ = [
@@ -86,6 +105,7 @@ SPEC = ModuleSpec(
             summary="Create a Bitstring Status List of an issuer (revocation or suspension)",
             index=handlers.index_create_status_list,
             check=handlers.check_create_status_list,
+            signers="a key of the issuer",
         ),
         "set_status": MessageSpec(
             name="set_status",
@@ -94,6 +114,7 @@ SPEC = ModuleSpec(
             summary="Revoke, suspend or resume a credential: set one bit of a status list",
             index=handlers.index_set_status,
             check=handlers.check_set_status,
+            signers="a key of the list's issuer",
         ),
         "register_credential": MessageSpec(
             name="register_credential",
@@ -102,6 +123,7 @@ SPEC = ModuleSpec(
             summary="Anchor a signed credential (its digest) and take its status indexes",
             index=handlers.index_register_credential,
             check=handlers.check_register_credential,
+            signers="a key of the credential's issuer",
         ),
         "grant_access": MessageSpec(
             name="grant_access",
@@ -110,6 +132,7 @@ SPEC = ModuleSpec(
             summary="Register a VehicleAccessGrant signed by the vehicle's current owner",
             index=handlers.index_grant_access,
             check=handlers.check_grant_access,
+            signers="a key of the vehicle's current owner",
         ),
         "log_access": MessageSpec(
             name="log_access",
@@ -118,6 +141,99 @@ SPEC = ModuleSpec(
             summary="The vehicle logs its access decisions (signed by its own key)",
             index=handlers.index_log_access,
             check=handlers.check_log_access,
+            signers="the vehicle's own key (#vehicle-key of its DID)",
         ),
     },
+    queries={
+        "draft": QuerySpec(
+            name="draft",
+            params_type=DraftParams,
+            result_type=dict[str, Any],
+            handler=queries.query_draft,
+            summary="Draft an unsigned credential from chain state, for the issuer to sign",
+            description="A fresh id and a free random index in the issuer's revocation and "
+            "suspension lists; the issuer signs it (eddsa-jcs-2022) and anchors it with "
+            "`register_credential` (an access grant: `grant_access`).",
+            path="/credentials/prepare",
+            method="POST",
+            not_found="no vehicle with VIN {vin} is registered",
+        ),
+        "verify": QuerySpec(
+            name="verify",
+            params_type=dict[str, Any],
+            result_type=dict[str, Any],
+            handler=queries.query_verify,
+            summary="Verify a credential against this chain: proof, issuer, window, schema, status",
+            path="/credentials/verify",
+            method="POST",
+        ),
+        "status": QuerySpec(
+            name="status",
+            params_type=StatusParams,
+            result_type=StatusAnswer,
+            handler=queries.query_status,
+            summary="One status bit, with the chunk that holds it",
+            path="/credentials/status",
+            not_found="there is no status list {status_list}",
+            proof="on_request",
+        ),
+        "status_list": QuerySpec(
+            name="status_list",
+            params_type=StatusListParams,
+            result_type=dict[str, Any],
+            handler=queries.query_status_list,
+            summary="A status list as a BitstringStatusListCredential",
+            path="/credentials/status-lists/{url:path}",
+            not_found="there is no status list {url}",
+        ),
+        "schemas": QuerySpec(
+            name="schemas",
+            params_type=NoParams,
+            result_type=SchemasAnswer,
+            handler=queries.query_schemas,
+            summary="JSON Schemas of the platform's credential types",
+            path="/credentials/schemas",
+        ),
+        "credential": QuerySpec(
+            name="credential",
+            params_type=CredentialParams,
+            result_type=CredentialAnswer,
+            handler=queries.query_credential,
+            summary="An anchored credential: record and signed document",
+            path="/credentials/{credential_id}",
+            not_found="{credential_id} is not anchored on this chain",
+        ),
+        "grants": QuerySpec(
+            name="grants",
+            params_type=VinParams,
+            result_type=GrantsAnswer,
+            handler=queries.query_grants,
+            summary="A vehicle's access grants with their standing",
+            path="/vehicles/{vin}/grants",
+            not_found="no vehicle with VIN {vin} is registered",
+        ),
+        "access_log": QuerySpec(
+            name="access_log",
+            params_type=AccessLogParams,
+            result_type=AccessLogAnswer,
+            handler=queries.query_access_log,
+            summary="The vehicle's logged access decisions, hash-chained",
+            path="/vehicles/{vin}/access-log",
+            not_found="no vehicle with VIN {vin} is registered",
+        ),
+        "agent_snapshot": QuerySpec(
+            name="agent_snapshot",
+            params_type=VinParams,
+            result_type=AgentSnapshot,
+            handler=queries.query_agent_snapshot,
+            summary="The proven state entries a vehicle's agent needs to decide offline",
+            path="/vehicles/{vin}/agent-snapshot",
+            not_found="no vehicle with VIN {vin} is registered",
+            proof="always",
+        ),
+    },
+    events=(StatusListCreated, StatusChanged, CredentialRegistered, AccessGranted, AccessLogged),
+    title="Credentials",
+    description="W3C Verifiable Credentials anchored on chain, their status lists, vehicle "
+    "access grants and the vehicles' access logs.",
 )

@@ -40,6 +40,8 @@ class CredentialsCode(IntEnum):
     INVALID_LOG_ENTRY = 20
     GRANT_STATUS_MISSING = 21
     GRANT_NOT_REGISTERED_HERE = 22
+    INVALID_DRAFT = 23
+    NO_FREE_INDEX = 24
 
 
 class CredentialsError(ModuleError):

@@ -24,16 +24,21 @@ from amchain.modules.base import TxContext
 from amchain.modules.credentials import keeper
 from amchain.modules.credentials.errors import CredentialsCode, CredentialsError
 from amchain.modules.credentials.types import (
+    AccessGranted,
     AccessLogEntry,
+    AccessLogged,
     AccessLogHead,
     CreateStatusListArgs,
     CredentialRecord,
+    CredentialRegistered,
     GrantAccessArgs,
     GrantRecord,
     LogAccessArgs,
     LogEntryArgs,
     RegisterCredentialArgs,
     SetStatusArgs,
+    StatusChanged,
+    StatusListCreated,
     StatusListRecord,
     StatusRef,
 )
@@ -223,10 +228,7 @@ def _list_or_create(ctx: TxContext, issuer: str, name: str, purpose: str) -> Sta
         )
         keeper.write_status_list(ctx.state, record)
         ctx.emit(
-            "credentials.status_list_created",
-            status_list=list_url(issuer, name),
-            purpose=purpose,
-            size=record.size,
+            StatusListCreated(status_list=list_url(issuer, name), purpose=purpose, size=record.size)
         )
     return record
 
@@ -324,10 +326,9 @@ def create_status_list(ctx: TxContext, args: CreateStatusListArgs) -> None:
 
     # emit events
     ctx.emit(
-        "credentials.status_list_created",
-        status_list=list_url(args.issuer, args.name),
-        purpose=args.purpose,
-        size=args.size,
+        StatusListCreated(
+            status_list=list_url(args.issuer, args.name), purpose=args.purpose, size=args.size
+        )
     )
 
 
@@ -398,11 +399,12 @@ def set_status(ctx: TxContext, args: SetStatusArgs) -> None:
 
     # emit events
     ctx.emit(
-        "credentials.status_changed",
-        status_list=args.status_list,
-        index=args.index,
-        purpose=record.purpose,
-        value=args.value,
+        StatusChanged(
+            status_list=args.status_list,
+            index=args.index,
+            purpose=record.purpose,
+            value=args.value,
+        )
     )
 
 
@@ -482,11 +484,12 @@ def register_credential(ctx: TxContext, args: RegisterCredentialArgs) -> None:
 
     # emit events
     ctx.emit(
-        "credentials.registered",
-        credential_id=credential_id,
-        issuer=issuer,
-        types=[t for t in types if t != "VerifiableCredential"],
-        subject=subject,
+        CredentialRegistered(
+            credential_id=credential_id,
+            issuer=issuer,
+            types=[t for t in types if t != "VerifiableCredential"],
+            subject=subject,
+        )
     )
 
 
@@ -678,13 +681,14 @@ def grant_access(ctx: TxContext, args: GrantAccessArgs) -> None:
 
     # emit events
     ctx.emit(
-        "credentials.access_granted",
-        vin=grant.vin,
-        grant_id=grant.id,
-        owner=grant.owner,
-        grantee=grant.grantee,
-        scopes=grant.scopes,
-        valid_until_ms=grant.valid_until_ms,
+        AccessGranted(
+            vin=grant.vin,
+            grant_id=grant.id,
+            owner=grant.owner,
+            grantee=grant.grantee,
+            scopes=grant.scopes,
+            valid_until_ms=grant.valid_until_ms,
+        )
     )
 
 
@@ -829,12 +833,13 @@ def log_access(ctx: TxContext, args: LogAccessArgs) -> None:
 
     # emit events
     ctx.emit(
-        "credentials.access_logged",
-        vin=args.vin,
-        first_seq=head.count,
-        count=len(args.entries),
-        allowed=sum(1 for e in args.entries if e.allowed),
-        denied=sum(1 for e in args.entries if not e.allowed),
+        AccessLogged(
+            vin=args.vin,
+            first_seq=head.count,
+            count=len(args.entries),
+            allowed=sum(1 for e in args.entries if e.allowed),
+            denied=sum(1 for e in args.entries if not e.allowed),
+        )
     )
 
 

@@ -18,12 +18,7 @@ import base64
 
 from amchain.ledger import StateReader, StateWriter
 from amchain.modules.base import decode_record, encode_record
-from amchain.modules.credentials.types import (
-    AccessLogEntry,
-    AccessLogHead,
-    CredentialRecord,
-    GrantRecord,
-    StatusListRecord,
+from amchain.modules.credentials.keys import (
     access_log_head_key,
     access_log_key,
     chunk_key,
@@ -32,6 +27,13 @@ from amchain.modules.credentials.types import (
     grant_prefix,
     slot_key,
     status_list_key,
+)
+from amchain.modules.credentials.types import (
+    AccessLogEntry,
+    AccessLogHead,
+    CredentialRecord,
+    GrantRecord,
+    StatusListRecord,
 )
 from amchain.vc import CHUNK_BYTES
 

@@ -5,32 +5,66 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from amchain.codec import to_builtins
-from amchain.crypto import EncodingError, decode_multikey
+from amchain.crypto import EncodingError, decode_multikey, sha256
 from amchain.ledger import StateReader
-from amchain.modules import vehicles
+from amchain.modules import identity, vehicles
+from amchain.modules.base import NoParams, QueryContext
 from amchain.modules.credentials import keeper
-from amchain.modules.credentials.types import (
-    AccessLogEntry,
-    AccessLogHead,
-    CredentialRecord,
-    GrantRecord,
-    StatusListRecord,
+from amchain.modules.credentials.errors import CredentialsCode, CredentialsError
+from amchain.modules.credentials.keys import (
     access_log_head_key,
     chunk_key,
     did_record_key,
     grant_key,
     org_key_record_key,
+    slot_key,
     vehicle_record_key,
 )
+from amchain.modules.credentials.types import (
+    AccessLogAnswer,
+    AccessLogEntry,
+    AccessLogHead,
+    AccessLogParams,
+    AgentSnapshot,
+    ChunkView,
+    CredentialAnswer,
+    CredentialParams,
+    CredentialRecord,
+    DraftParams,
+    GrantRecord,
+    GrantsAnswer,
+    SchemasAnswer,
+    StatusAnswer,
+    StatusListParams,
+    StatusListRecord,
+    StatusParams,
+    VinParams,
+)
 from amchain.vc import (
+    ACCESS_GRANT,
+    ACCESS_SCOPES,
+    BIRTH_CERTIFICATE,
     CHUNK_BITS,
+    DEFAULT_LIST_BITS,
+    INSURANCE_COVERAGE,
+    SCHEMAS,
+    VEHICLE_REGISTRATION,
     VcError,
+    access_grant,
+    birth_certificate,
     chunk_position,
     format_datetime,
+    insurance_coverage,
+    list_url,
     parse_list_url,
     read_bit,
+    status_entry,
     status_list_credential,
+    vehicle_registration,
+    verify_credential,
 )
 
 __all__ = [
@@ -44,10 +78,28 @@ __all__ = [
     "grant_to_json",
     "list_bits",
     "list_grants",
+    "query_access_log",
+    "query_agent_snapshot",
+    "query_credential",
+    "query_draft",
+    "query_grants",
+    "query_schemas",
+    "query_status",
+    "query_status_list",
+    "query_verify",
     "read_status",
     "snapshot_keys",
     "status_list_document",
 ]
+
+AGENT_SNAPSHOT_FORMAT = "amchain-agent-snapshot/v1"
+DRAFT_TYPES: tuple[str, ...] = (
+    BIRTH_CERTIFICATE,
+    VEHICLE_REGISTRATION,
+    INSURANCE_COVERAGE,
+    ACCESS_GRANT,
+)
+INDEX_TRIES = 64
 
 GRANT_STANDINGS: tuple[str, ...] = (
     "active",
@@ -216,3 +268,295 @@ def snapshot_keys(state: StateReader, vin: str, now_ms: int) -> list[str]:
             if parts is not None:
                 keys.add(chunk_key(*parts, chunk_position(ref.index)[0]))
     return sorted(keys)
+
+
+# --- queries served by the API (see SPEC.queries) ------------------------------------------------
+
+
+def _draw(entropy: bytes, label: bytes, counter: int) -> bytes:
+    """32 bytes drawn from the request's entropy (each label and counter its own)."""
+    return sha256(entropy + label + counter.to_bytes(4, "big"))
+
+
+def _urn_uuid(entropy: bytes) -> str:
+    """A random (version 4) UUID URN made of the request's entropy."""
+    raw = bytearray(_draw(entropy, b"id", 0)[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    text = raw.hex()
+    return f"urn:uuid:{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def _free_index(state: StateReader, issuer: str, entropy: bytes) -> int:
+    """A random index free in both of the issuer's default lists (herd privacy: indexes
+    say nothing about issue order).
+
+    Raises:
+        CredentialsError: NO_FREE_INDEX after :data:`INDEX_TRIES` draws found none free.
+    """
+    for counter in range(INDEX_TRIES):
+        index = int.from_bytes(_draw(entropy, b"index", counter), "big") % DEFAULT_LIST_BITS
+        if all(
+            read_status(state, list_url(issuer, name), index) is not True
+            and state.get(slot_key(issuer, name, index)) is None
+            for name in ("revocation", "suspension")
+        ):
+            return index
+    raise CredentialsError(
+        CredentialsCode.NO_FREE_INDEX,
+        f"{INDEX_TRIES} random status indexes of {issuer} were all taken; ask again",
+    )
+
+
+def _needed(value: Any, draft_type: str, field: str) -> Any:
+    if value is None:
+        raise CredentialsError(
+            CredentialsCode.INVALID_DRAFT,
+            f"{draft_type} needs {field}",
+            details={"field": field},
+        )
+    return value
+
+
+def query_draft(ctx: QueryContext, params: DraftParams) -> dict[str, Any] | None:
+    """An unsigned credential drafted from chain state (fresh id, free random status
+    indexes in the issuer's revocation and suspension lists), for the issuer to sign and
+    anchor. None: no such vehicle.
+
+    Raises:
+        CredentialsError: INVALID_DRAFT (unknown type, missing field, bad issuer or scopes),
+            NO_FREE_INDEX.
+    """
+    kind = params.type
+    if kind not in DRAFT_TYPES:
+        raise CredentialsError(
+            CredentialsCode.INVALID_DRAFT,
+            f"type must be one of {', '.join(DRAFT_TYPES)}",
+            details={"field": "type"},
+        )
+    if not params.issuer.startswith("did:"):
+        raise CredentialsError(
+            CredentialsCode.INVALID_DRAFT,
+            "issuer must be the issuing DID",
+            details={"field": "issuer"},
+        )
+    record = vehicles.get_vehicle(ctx.state, params.vin.upper())
+    if record is None:
+        return None
+    index = _free_index(ctx.state, params.issuer, ctx.entropy)
+    status = [
+        status_entry(list_url(params.issuer, "revocation"), index, "revocation"),
+        status_entry(list_url(params.issuer, "suspension"), index, "suspension"),
+    ]
+    credential_id = _urn_uuid(ctx.entropy)
+    valid_from = params.valid_from or format_datetime(ctx.now_ms - ctx.now_ms % 1000)
+    if kind == BIRTH_CERTIFICATE:
+        return birth_certificate(
+            credential_id=credential_id,
+            issuer=params.issuer,
+            vin=record.vin,
+            make=record.make,
+            model=record.model,
+            model_year=record.model_year,
+            plant=record.plant,
+            battery_id=record.battery_id,
+            valid_from=valid_from,
+            status=status,
+        )
+    if kind == VEHICLE_REGISTRATION:
+        return vehicle_registration(
+            credential_id=credential_id,
+            issuer=params.issuer,
+            vin=record.vin,
+            region=_needed(params.region, kind, "region"),
+            registration_hash=_needed(params.registration_hash, kind, "registration_hash"),
+            plate_hash=params.plate_hash,
+            valid_from=valid_from,
+            valid_until=params.valid_until,
+            status=status,
+        )
+    if kind == INSURANCE_COVERAGE:
+        return insurance_coverage(
+            credential_id=credential_id,
+            issuer=params.issuer,
+            vin=record.vin,
+            policy_hash=_needed(params.policy_hash, kind, "policy_hash"),
+            coverage=list(params.coverage or ["liability"]),
+            valid_from=valid_from,
+            valid_until=_needed(params.valid_until, kind, "valid_until"),
+            status=status,
+        )
+    scopes = list(params.scopes or [])
+    if not scopes or any(s not in ACCESS_SCOPES for s in scopes):
+        raise CredentialsError(
+            CredentialsCode.INVALID_DRAFT,
+            f"scopes must be some of {', '.join(ACCESS_SCOPES)}",
+            details={"field": "scopes"},
+        )
+    return access_grant(
+        credential_id=credential_id,
+        owner=params.issuer,
+        vin=record.vin,
+        owner_epoch=len(record.owners),
+        grantee=_needed(params.grantee, kind, "grantee"),
+        scopes=scopes,
+        valid_from=valid_from,
+        valid_until=_needed(params.valid_until, kind, "valid_until"),
+        max_uses=params.max_uses,
+        status=status,
+    )
+
+
+def _document_loader(state: StateReader) -> Any:
+    """A DID document loader over this state (``did:amc``)."""
+
+    def load(did: str) -> Any:
+        try:
+            resolved = identity.resolve_did(state, did)
+        except identity.IdentityError:
+            return None
+        return None if resolved is None else resolved["didDocument"]
+
+    return load
+
+
+def query_verify(ctx: QueryContext, credential: dict[str, Any]) -> dict[str, Any]:
+    """Verify a credential against this chain: proof, issuer, validity window, schema,
+    status (the report's ``checks`` say which passed)."""
+
+    def read(url: str, index: int) -> bool | None:
+        return read_status(ctx.state, url, index)
+
+    report = verify_credential(
+        credential, load=_document_loader(ctx.state), read_status=read, now_ms=ctx.now_ms
+    )
+    result = report.to_json()
+    result["as_of_height"] = ctx.height
+    return result
+
+
+def query_status(ctx: QueryContext, params: StatusParams) -> StatusAnswer | None:
+    """One status bit with the chunk that holds it (None: no such list); with a proof, the
+    chunk's state proof.
+
+    Raises:
+        CredentialsError: INDEX_OUT_OF_RANGE.
+    """
+    header = get_status_list(ctx.state, params.status_list)
+    if header is None:
+        return None
+    if params.index >= header.size:
+        raise CredentialsError(
+            CredentialsCode.INDEX_OUT_OF_RANGE,
+            f"index must be below {header.size}",
+            details={"index": params.index, "size": header.size},
+        )
+    value = read_status(ctx.state, params.status_list, params.index)
+    chunk, offset = chunk_position(params.index)
+    key = chunk_key(header.issuer, header.name, chunk)
+    raw = ctx.state.get(key)
+    proof: dict[str, Any] | None = None
+    if ctx.prove:
+        proof = ctx.chain.bundle("state", entry=ctx.chain.prove(key))
+    return StatusAnswer(
+        status_list=params.status_list,
+        index=params.index,
+        purpose=header.purpose,
+        value=bool(value),
+        chunk=ChunkView(
+            key=key,
+            index=chunk,
+            offset=offset,
+            bits=CHUNK_BITS,
+            value=None if raw is None else str(msgspec.json.decode(raw)),
+        ),
+        as_of_height=ctx.height,
+        proof=proof,
+    )
+
+
+def query_status_list(ctx: QueryContext, params: StatusListParams) -> dict[str, Any] | None:
+    """A status list as a ``BitstringStatusListCredential`` as of the block's time."""
+    return status_list_document(ctx.state, params.url, ctx.time_ms)
+
+
+def query_schemas(_ctx: QueryContext, _params: NoParams) -> SchemasAnswer:
+    """The JSON Schemas of the platform's credential types."""
+    return SchemasAnswer(schemas=dict(SCHEMAS))
+
+
+def query_credential(ctx: QueryContext, params: CredentialParams) -> CredentialAnswer | None:
+    """An anchored credential: its record and the signed document from the transaction
+    that anchored it (an access grant: the grant and its standing now)."""
+    record = get_credential(ctx.state, params.credential_id)
+    if record is not None:
+        anchoring = ctx.chain.get_tx(record.tx_hash)
+    else:
+        found = ctx.chain.indexed_txs("credential", params.credential_id, limit=10)
+        anchoring = next((t for t in found if t.receipt.ok), None)
+        if anchoring is None:
+            return None
+    document: dict[str, Any] | None = None
+    grant_json: dict[str, Any] | None = None
+    if anchoring is not None:
+        document = anchoring.args.get("credential") or anchoring.args.get("grant")
+        if document is not None and record is None:
+            vin = str(document.get("credentialSubject", {}).get("vin", ""))
+            grant = get_grant(ctx.state, vin, params.credential_id)
+            grant_json = None if grant is None else grant_to_json(ctx.state, grant, ctx.now_ms)
+    return CredentialAnswer(record=record, credential=document, grant=grant_json)
+
+
+def query_grants(ctx: QueryContext, params: VinParams) -> GrantsAnswer | None:
+    """A vehicle's access grants, each with its standing now (None: no such vehicle)."""
+    record = vehicles.get_vehicle(ctx.state, params.vin.upper())
+    if record is None:
+        return None
+    return GrantsAnswer(
+        vin=record.vin,
+        owner=record.owner,
+        owner_epoch=len(record.owners),
+        grants=[
+            grant_to_json(ctx.state, g, ctx.now_ms) for g in list_grants(ctx.state, record.vin)
+        ],
+    )
+
+
+def query_access_log(ctx: QueryContext, params: AccessLogParams) -> AccessLogAnswer | None:
+    """A vehicle's logged access decisions, hash-chained (None: no such vehicle)."""
+    record = vehicles.get_vehicle(ctx.state, params.vin.upper())
+    if record is None:
+        return None
+    head = get_access_log_head(ctx.state, record.vin)
+    return AccessLogAnswer(
+        vin=record.vin,
+        count=0 if head is None else head.count,
+        head=None if head is None else head.head,
+        entries=get_access_log(
+            ctx.state, record.vin, start_seq=params.start_seq, limit=params.limit
+        ),
+    )
+
+
+def query_agent_snapshot(ctx: QueryContext, params: VinParams) -> AgentSnapshot | None:
+    """The proven state entries a vehicle's agent needs to decide offline, at the latest
+    certified height (None: no such vehicle).
+
+    The keys are chosen from the latest state; every value and proof is read from the
+    state tree's version at the certified height, so the entries agree with each other.
+    """
+    record = vehicles.get_vehicle(ctx.latest, params.vin.upper())
+    if record is None:
+        return None
+    header = ctx.chain.header()
+    keys = snapshot_keys(ctx.latest, record.vin, header.time_ms)
+    envelope = ctx.chain.bundle("agent-snapshot")
+    return AgentSnapshot(
+        format=AGENT_SNAPSHOT_FORMAT,
+        vin=record.vin,
+        chain_id=ctx.chain_id,
+        height=ctx.height,
+        header=to_builtins(header),
+        certificate=envelope["certificate"],
+        entries=[to_builtins(ctx.chain.prove(key)) for key in keys],
+    )

@@ -1,47 +1,49 @@
-"""Wire arguments, state records and the state-key layout of the ``credentials`` module.
+"""Wire arguments, events, query answers and state records of the ``credentials`` module.
 
-The key layout is public (the car fetches exactly these keys, with proofs, into its
-snapshot), so it lives here with the types, where the SDK may import it.
+The state-key layout is in :mod:`.keys` (the car fetches exactly those keys, with proofs).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
-from amchain.modules.identity.documents import did_record_state_key
-from amchain.modules.vehicles.history import vehicle_record_state_key
+from amchain.modules.base import EventAttributes
 from amchain.vc import DEFAULT_LIST_BITS
 
 __all__ = [
-    "MODULE",
+    "AccessGranted",
+    "AccessLogAnswer",
     "AccessLogEntry",
     "AccessLogHead",
+    "AccessLogParams",
+    "AccessLogged",
+    "AgentSnapshot",
+    "ChunkView",
     "CreateStatusListArgs",
+    "CredentialAnswer",
+    "CredentialParams",
     "CredentialRecord",
+    "CredentialRegistered",
+    "DraftParams",
     "GrantAccessArgs",
     "GrantRecord",
+    "GrantsAnswer",
     "LogAccessArgs",
     "LogEntryArgs",
     "RegisterCredentialArgs",
+    "SchemasAnswer",
     "SetStatusArgs",
+    "StatusAnswer",
+    "StatusChanged",
+    "StatusListCreated",
+    "StatusListParams",
     "StatusListRecord",
+    "StatusParams",
     "StatusRef",
-    "access_log_head_key",
-    "access_log_key",
-    "chunk_key",
-    "credential_key",
-    "did_record_key",
-    "grant_key",
-    "grant_prefix",
-    "org_key_record_key",
-    "slot_key",
-    "status_list_key",
-    "vehicle_record_key",
+    "VinParams",
 ]
-
-MODULE = "credentials"
 
 
 # --- wire ---------------------------------------------------------------------------------
@@ -50,10 +52,10 @@ MODULE = "credentials"
 class CreateStatusListArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """``create_status_list``: a Bitstring Status List of ``issuer`` named ``name``."""
 
-    issuer: str
-    name: str
-    purpose: str
-    size: int = DEFAULT_LIST_BITS
+    issuer: Annotated[str, msgspec.Meta(description="the issuing DID")]
+    name: Annotated[str, msgspec.Meta(description="the list's name, e.g. revocation")]
+    purpose: Annotated[str, msgspec.Meta(description="revocation or suspension")]
+    size: Annotated[int, msgspec.Meta(description="bits in the list")] = DEFAULT_LIST_BITS
 
 
 class SetStatusArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -63,21 +65,25 @@ class SetStatusArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
     ``value`` true / false.
     """
 
-    status_list: str
-    index: int
-    value: bool
+    status_list: Annotated[str, msgspec.Meta(description="the status list's URL")]
+    index: Annotated[int, msgspec.Meta(description="the credential's index in the list")]
+    value: Annotated[bool, msgspec.Meta(description="true: revoked / suspended")]
 
 
 class RegisterCredentialArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``register_credential``: anchor a signed credential; the chain keeps its digest."""
 
-    credential: dict[str, Any]
+    credential: Annotated[
+        dict[str, Any], msgspec.Meta(description="the signed credential (eddsa-jcs-2022)")
+    ]
 
 
 class GrantAccessArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``grant_access``: register a ``VehicleAccessGrant`` signed by the vehicle's owner."""
 
-    grant: dict[str, Any]
+    grant: Annotated[
+        dict[str, Any], msgspec.Meta(description="the signed VehicleAccessGrant credential")
+    ]
 
 
 class LogEntryArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -96,8 +102,8 @@ class LogEntryArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
 class LogAccessArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``log_access``: the vehicle (its ``#vehicle-key``) reports its decisions, in order."""
 
-    vin: str
-    entries: list[LogEntryArgs]
+    vin: Annotated[str, msgspec.Meta(description="the vehicle's VIN")]
+    entries: Annotated[list[LogEntryArgs], msgspec.Meta(description="decisions, in seq order")]
 
 
 # --- state ----------------------------------------------------------------------------------
@@ -184,52 +190,201 @@ class AccessLogHead(msgspec.Struct, frozen=True, kw_only=True):
     head: str
 
 
-# --- state-key layout (full keys, module prefix included) ------------------------------------
+# --- events ---------------------------------------------------------------------------------
 
 
-def status_list_key(issuer: str, name: str) -> str:
-    return f"{MODULE}/list/{issuer}/{name}"
+class StatusListCreated(EventAttributes, frozen=True, kw_only=True):
+    """An issuer's status list was created (explicitly, or by its first credential)."""
+
+    event_type = "credentials.status_list_created"
+    status_list: str
+    purpose: str
+    size: int
 
 
-def chunk_key(issuer: str, name: str, chunk: int) -> str:
-    return f"{MODULE}/chunk/{issuer}/{name}/{chunk:05d}"
+class StatusChanged(EventAttributes, frozen=True, kw_only=True):
+    """A credential was revoked, suspended or resumed."""
+
+    event_type = "credentials.status_changed"
+    status_list: str
+    index: int
+    purpose: str
+    value: bool
 
 
-def slot_key(issuer: str, name: str, index: int) -> str:
-    return f"{MODULE}/slot/{issuer}/{name}/{index:07d}"
+class CredentialRegistered(EventAttributes, frozen=True, kw_only=True):
+    """A signed credential was anchored."""
+
+    event_type = "credentials.registered"
+    credential_id: str
+    issuer: str
+    types: list[str]
+    subject: str | None
 
 
-def credential_key(credential_id: str) -> str:
-    return f"{MODULE}/cred/{credential_id}"
+class AccessGranted(EventAttributes, frozen=True, kw_only=True):
+    """A vehicle's owner granted access to the vehicle."""
+
+    event_type = "credentials.access_granted"
+    vin: str
+    grant_id: str
+    owner: str
+    grantee: str
+    scopes: list[str]
+    valid_until_ms: int
 
 
-def grant_prefix(vin: str) -> str:
-    return f"{MODULE}/grant/{vin}/"
+class AccessLogged(EventAttributes, frozen=True, kw_only=True):
+    """A vehicle logged its access decisions."""
+
+    event_type = "credentials.access_logged"
+    vin: str
+    first_seq: int
+    count: int
+    allowed: int
+    denied: int
 
 
-def grant_key(vin: str, grant_id: str) -> str:
-    return grant_prefix(vin) + grant_id
+# --- queries ----------------------------------------------------------------------------------
+
+Dt = Annotated[str, msgspec.Meta(description="an XML Schema dateTime, e.g. 2027-01-31T00:00:00Z")]
 
 
-def access_log_key(vin: str, seq: int) -> str:
-    return f"{MODULE}/log/{vin}/{seq:010d}"
+class DraftParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """What a credential draft needs: its type, issuer, subject vehicle and type's fields."""
+
+    type: Annotated[
+        str,
+        msgspec.Meta(
+            description="VehicleBirthCertificate, VehicleRegistration, InsuranceCoverage or "
+            "VehicleAccessGrant"
+        ),
+    ]
+    issuer: Annotated[str, msgspec.Meta(description="the issuing DID (an access grant: owner)")]
+    vin: Annotated[str, msgspec.Meta(description="the subject vehicle's VIN")]
+    valid_from: Dt | None = None
+    valid_until: Dt | None = None
+    region: Annotated[str | None, msgspec.Meta(description="registration: region")] = None
+    registration_hash: Annotated[
+        str | None, msgspec.Meta(description="registration: hash of the registration record")
+    ] = None
+    plate_hash: Annotated[
+        str | None, msgspec.Meta(description="registration: hash of the plate")
+    ] = None
+    policy_hash: Annotated[
+        str | None, msgspec.Meta(description="insurance: hash of the policy")
+    ] = None
+    coverage: Annotated[
+        list[str] | None, msgspec.Meta(description="insurance: covered risks (liability, …)")
+    ] = None
+    grantee: Annotated[str | None, msgspec.Meta(description="access grant: who gets access")] = None
+    scopes: Annotated[
+        list[str] | None, msgspec.Meta(description="access grant: unlock, start, …")
+    ] = None
+    max_uses: (
+        Annotated[int, msgspec.Meta(ge=1, description="access grant: at most this many uses")]
+        | None
+    ) = None
 
 
-def access_log_head_key(vin: str) -> str:
-    return f"{MODULE}/loghead/{vin}"
+class StatusParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Which status bit."""
+
+    status_list: Annotated[str, msgspec.Meta(description="status list URL")] = msgspec.field(
+        name="list"
+    )
+    index: Annotated[int, msgspec.Meta(ge=0, description="the bit's index")]
 
 
-# Keys of other modules that a car's snapshot carries (their layouts are documented in those
-# modules' READMEs; listed here so the car and the node name them the same way).
+class ChunkView(msgspec.Struct, frozen=True, kw_only=True):
+    """The 256-byte chunk of a status list that holds a bit (what a proof proves)."""
+
+    key: str
+    index: int
+    offset: int
+    bits: int
+    value: str | None
+    """Base64 of the chunk's bytes; None while never written (all zeros)."""
 
 
-def vehicle_record_key(vin: str) -> str:
-    return vehicle_record_state_key(vin)
+class StatusAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One status bit with the chunk that holds it (and, asked for, the chunk's proof)."""
+
+    status_list: str
+    index: int
+    purpose: str
+    value: bool
+    chunk: ChunkView
+    as_of_height: int
+    proof: dict[str, Any] | None = None
 
 
-def did_record_key(did: str) -> str:
-    return did_record_state_key(did)
+class StatusListParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Which status list."""
+
+    url: Annotated[str, msgspec.Meta(description="the status list's URL")]
 
 
-def org_key_record_key(public_key_hex: str) -> str:
-    return f"consortium/key/{public_key_hex}"
+class SchemasAnswer(msgspec.Struct, frozen=True):
+    """JSON Schemas of the platform's credential types, by type."""
+
+    schemas: dict[str, Any]
+
+
+class CredentialParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Which credential."""
+
+    credential_id: Annotated[str, msgspec.Meta(description="the credential's id (urn:uuid:…)")]
+
+
+class CredentialAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An anchored credential: its record (None for an access grant, whose record is the
+    grant's) and the signed document from the transaction that anchored it."""
+
+    record: CredentialRecord | None
+    credential: dict[str, Any] | None
+    grant: dict[str, Any] | None = None
+
+
+class VinParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Which vehicle."""
+
+    vin: Annotated[str, msgspec.Meta(description="the vehicle's VIN (any case)")]
+
+
+class GrantsAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """A vehicle's access grants, each with its standing now."""
+
+    vin: str
+    owner: str
+    owner_epoch: int
+    grants: list[dict[str, Any]]
+
+
+class AccessLogParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Which vehicle's log, from which entry, how many."""
+
+    vin: Annotated[str, msgspec.Meta(description="the vehicle's VIN (any case)")]
+    start_seq: Annotated[int, msgspec.Meta(ge=0, description="first entry")] = 0
+    limit: Annotated[int, msgspec.Meta(ge=1, le=10_000, description="entries at most")] = 1000
+
+
+class AccessLogAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """A vehicle's hash-chained access log."""
+
+    vin: str
+    count: int
+    head: str | None
+    entries: list[AccessLogEntry]
+
+
+class AgentSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """What a car caches to decide offline: proven state entries at one certified height."""
+
+    format: str
+    vin: str
+    chain_id: str
+    height: int
+    header: dict[str, Any]
+    certificate: dict[str, Any]
+    entries: list[dict[str, Any]]

@@ -6,10 +6,12 @@ consortium module when resolved. Other modules use only what this package export
 
 from __future__ import annotations
 
-from amchain.modules.base import ROLES, MessageSpec, ModuleSpec
-from amchain.modules.identity import handlers
+from amchain.modules.base import ROLES, MessageSpec, ModuleSpec, QuerySpec
+from amchain.modules.identity import handlers, queries
+from amchain.modules.identity.documents import document_from_record
 from amchain.modules.identity.errors import IdentityCode, IdentityError
 from amchain.modules.identity.handlers import register_vehicle_did
+from amchain.modules.identity.keys import did_record_state_key
 from amchain.modules.identity.queries import (
     did_exists,
     did_for_key,
@@ -26,11 +28,19 @@ from amchain.modules.identity.types import (
     AddServiceArgs,
     CreateDidArgs,
     DeactivateArgs,
+    DidCreated,
+    DidDeactivated,
     DidKey,
+    DidParams,
     DidRecord,
+    DidResolution,
+    KeyAdded,
+    KeyRevoked,
+    KeyRotated,
     RevokeKeyArgs,
     RotateKeyArgs,
     Service,
+    ServiceAdded,
 )
 
 __all__ = [
@@ -42,6 +52,7 @@ __all__ = [
     "DeactivateArgs",
     "DidKey",
     "DidRecord",
+    "DidResolution",
     "IdentityCode",
     "IdentityError",
     "RevokeKeyArgs",
@@ -49,6 +60,8 @@ __all__ = [
     "Service",
     "did_exists",
     "did_for_key",
+    "did_record_state_key",
+    "document_from_record",
     "get_did_record",
     "is_controlled_by",
     "parse_did",
@@ -106,6 +119,8 @@ SPEC = ModuleSpec(
             roles=_any_role,
             index=_index_created,
             introduced_keys=_introduced_by_create,
+            signers="a consortium member's key (the sponsor), and the new key",
+            example={"public_key": "<64 hex digits>"},
         ),
         "add_key": MessageSpec(
             name="add_key",
@@ -113,6 +128,7 @@ SPEC = ModuleSpec(
             handler=handlers.add_key,
             summary="Add a key to a DID (controller signs, new key co-signs).",
             index=_index_did,
+            signers="a controller key of the DID, and the new key",
             introduced_keys=_introduced_by_add,
         ),
         "rotate_key": MessageSpec(
@@ -121,6 +137,7 @@ SPEC = ModuleSpec(
             handler=handlers.rotate_key,
             summary="Replace a key of a DID (controller signs, new key co-signs).",
             index=_index_did,
+            signers="a controller key of the DID, and the new key",
             introduced_keys=_introduced_by_rotate,
         ),
         "revoke_key": MessageSpec(
@@ -129,6 +146,7 @@ SPEC = ModuleSpec(
             handler=handlers.revoke_key,
             summary="Revoke a key of a DID (controller signs; never the last auth key).",
             index=_index_did,
+            signers="a controller key of the DID",
         ),
         "add_service": MessageSpec(
             name="add_service",
@@ -136,6 +154,7 @@ SPEC = ModuleSpec(
             handler=handlers.add_service,
             summary="Add a service endpoint to a DID (controller signs).",
             index=_index_did,
+            signers="a controller key of the DID",
         ),
         "deactivate": MessageSpec(
             name="deactivate",
@@ -143,7 +162,26 @@ SPEC = ModuleSpec(
             handler=handlers.deactivate,
             summary="Deactivate a DID for good (controller signs).",
             index=_index_did,
+            signers="a controller key of the DID",
         ),
     },
+    queries={
+        "did": QuerySpec(
+            name="did",
+            params_type=DidParams,
+            result_type=DidResolution,
+            handler=queries.query_did,
+            summary="Resolve a DID to its DID document",
+            description="`proof=true` adds a bundle proving the stored DID record, from "
+            "which a verifier rebuilds the document (not for organisation DIDs).",
+            path="/dids/{did:path}",
+            not_found="{did} is not known on this chain",
+            proof="on_request",
+            historical=True,
+        ),
+    },
+    events=(DidCreated, KeyAdded, KeyRotated, KeyRevoked, ServiceAdded, DidDeactivated),
     resolve_key=resolve_key,
+    title="Identity",
+    description="did:amc DIDs of people, devices and vehicles (W3C DID Core 1.0).",
 )

@@ -18,11 +18,6 @@ DID_CONTEXT: tuple[str, ...] = (
 )
 
 
-def did_record_state_key(did: str) -> str:
-    """Return the full state key of a stored DID record (see the keeper's layout)."""
-    return "identity/did/" + did
-
-
 def _verification_method(did: str, fragment: str, public_key: bytes) -> dict[str, Any]:
     return {
         "id": f"{did}#{fragment}",

@@ -29,13 +29,19 @@ from amchain.modules.identity.types import (
     AddServiceArgs,
     CreateDidArgs,
     DeactivateArgs,
+    DidCreated,
+    DidDeactivated,
     DidKey,
     DidRecord,
+    KeyAdded,
     KeyIndexEntry,
+    KeyRevoked,
+    KeyRotated,
     Purpose,
     RevokeKeyArgs,
     RotateKeyArgs,
     Service,
+    ServiceAdded,
 )
 
 __all__ = [
@@ -344,7 +350,7 @@ def create_did(ctx: TxContext, args: CreateDidArgs) -> None:
     keeper.write_key_index(ctx.state, key.hex(), KeyIndexEntry(did=did, key_id="key-1"))
 
     # emit events
-    ctx.emit("identity.did_created", did=did, key_id=f"{did}#key-1", sponsor=sponsors[0])
+    ctx.emit(DidCreated(did=did, key_id=f"{did}#key-1", sponsor=sponsors[0]))
 
 
 def _validate_services(did: str, services: list[Service]) -> None:
@@ -408,10 +414,7 @@ def add_key(ctx: TxContext, args: AddKeyArgs) -> None:
 
     # emit events
     ctx.emit(
-        "identity.key_added",
-        did=record.did,
-        key_id=f"{record.did}#{fragment}",
-        purposes=list(new_key.purposes),
+        KeyAdded(did=record.did, key_id=f"{record.did}#{fragment}", purposes=list(new_key.purposes))
     )
 
 
@@ -458,10 +461,11 @@ def rotate_key(ctx: TxContext, args: RotateKeyArgs) -> None:
 
     # emit events
     ctx.emit(
-        "identity.key_rotated",
-        did=record.did,
-        revoked_key_id=f"{record.did}#{fragment}",
-        key_id=f"{record.did}#{new_fragment}",
+        KeyRotated(
+            did=record.did,
+            revoked_key_id=f"{record.did}#{fragment}",
+            key_id=f"{record.did}#{new_fragment}",
+        )
     )
 
 
@@ -507,7 +511,7 @@ def revoke_key(ctx: TxContext, args: RevokeKeyArgs) -> None:
     )
 
     # emit events
-    ctx.emit("identity.key_revoked", did=record.did, key_id=f"{record.did}#{fragment}")
+    ctx.emit(KeyRevoked(did=record.did, key_id=f"{record.did}#{fragment}"))
 
 
 def add_service(ctx: TxContext, args: AddServiceArgs) -> None:
@@ -536,10 +540,9 @@ def add_service(ctx: TxContext, args: AddServiceArgs) -> None:
 
     # emit events
     ctx.emit(
-        "identity.service_added",
-        did=record.did,
-        service_id=f"{record.did}#{args.service.id}",
-        type=args.service.type,
+        ServiceAdded(
+            did=record.did, service_id=f"{record.did}#{args.service.id}", type=args.service.type
+        )
     )
 
 
@@ -563,7 +566,7 @@ def deactivate(ctx: TxContext, args: DeactivateArgs) -> None:
     )
 
     # emit events
-    ctx.emit("identity.did_deactivated", did=record.did)
+    ctx.emit(DidDeactivated(did=record.did))
 
 
 # --- interface for the vehicles module --------------------------------------------------------

@@ -11,15 +11,9 @@ Organisation DIDs are never stored: they are synthesised from the consortium mod
 from __future__ import annotations
 
 from amchain.ledger import StateReader, StateWriter
-from amchain.modules.base import PrefixStore, decode_record, encode_record
-from amchain.modules.identity.documents import did_record_state_key
+from amchain.modules.base import decode_record, encode_record
+from amchain.modules.identity.keys import did_record_state_key, key_index_state_key
 from amchain.modules.identity.types import DidRecord, KeyIndexEntry
-
-MODULE = "identity"
-
-
-def _store(state: StateReader) -> PrefixStore:
-    return PrefixStore(state, MODULE)
 
 
 def read_did(state: StateReader, did: str) -> DidRecord | None:
@@ -35,10 +29,10 @@ def write_did(state: StateWriter, record: DidRecord) -> None:
 
 def read_key_index(state: StateReader, public_key_hex: str) -> KeyIndexEntry | None:
     """Return the DID and key id a key was registered under, or None."""
-    raw = _store(state).get("keyidx/" + public_key_hex)
+    raw = state.get(key_index_state_key(public_key_hex))
     return None if raw is None else decode_record(raw, KeyIndexEntry)
 
 
 def write_key_index(state: StateWriter, public_key_hex: str, entry: KeyIndexEntry) -> None:
     """Index a key under its DID (never removed)."""
-    _store(state).set("keyidx/" + public_key_hex, encode_record(entry))
+    state.set(key_index_state_key(public_key_hex), encode_record(entry))

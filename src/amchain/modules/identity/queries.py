@@ -10,7 +10,13 @@ import base58
 from amchain.crypto import encode_multikey, sha256
 from amchain.ledger import StateReader
 from amchain.modules import consortium
-from amchain.modules.base import KeyStanding, KeyStatus
+from amchain.modules.base import (
+    KeyStanding,
+    KeyStatus,
+    ProofCode,
+    ProofUnavailable,
+    QueryContext,
+)
 from amchain.modules.identity import keeper
 from amchain.modules.identity.documents import (
     DID_CONTEXT,
@@ -18,7 +24,8 @@ from amchain.modules.identity.documents import (
     document_from_record,
 )
 from amchain.modules.identity.errors import IdentityCode, IdentityError
-from amchain.modules.identity.types import DidKey, DidRecord, Purpose
+from amchain.modules.identity.keys import did_record_state_key
+from amchain.modules.identity.types import DidKey, DidParams, DidRecord, DidResolution, Purpose
 
 __all__ = [
     "DID_CONTEXT",
@@ -27,6 +34,7 @@ __all__ = [
     "get_did_record",
     "is_controlled_by",
     "parse_did",
+    "query_did",
     "resolve_did",
     "resolve_key",
     "vehicle_did",
@@ -202,3 +210,47 @@ def find_key(record: DidRecord, fragment: str) -> DidKey | None:
         if key.id == fragment:
             return key
     return None
+
+
+# --- queries served by the API (see SPEC.queries) ------------------------------------------------
+
+RESOLUTION_METADATA: dict[str, Any] = {"contentType": "application/did+json"}
+
+
+def query_did(ctx: QueryContext, params: DidParams) -> DidResolution | None:
+    """Resolve a DID (None: not known on this chain).
+
+    At an older height or with a proof, the answer is read from the proven DID record;
+    organisation DIDs (synthesised from a listing of the organisation's keys) cannot be
+    proven.
+
+    Raises:
+        IdentityError: INVALID_DID.
+        ProofUnavailable: NOT_PROVABLE for an organisation DID with a proof or an older
+            height.
+    """
+    kind, _ = parse_did(params.did)
+    if kind == "org" and (ctx.prove or ctx.historical):
+        raise ProofUnavailable(
+            ProofCode.NOT_PROVABLE,
+            "organisation DIDs are built from a listing of the organisation's keys, and a "
+            "state tree over hashed keys cannot prove a listing complete; ask for the "
+            "proof of each key's consortium record instead (GET /v1/state/{key}?proof=true)",
+        )
+    resolved = resolve_did(ctx.state, params.did)
+    if resolved is None:
+        return None
+    proof: dict[str, Any] | None = None
+    if ctx.prove:
+        proof = ctx.chain.bundle(
+            "did",
+            did=params.did,
+            resolution=resolved,
+            record=ctx.chain.prove(did_record_state_key(params.did)),
+        )
+    return DidResolution(
+        didDocument=resolved["didDocument"],
+        didDocumentMetadata=resolved["didDocumentMetadata"],
+        didResolutionMetadata=dict(RESOLUTION_METADATA),
+        proof=proof,
+    )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, Any
 
 import msgspec
+
+from amchain.modules.base import EventAttributes
 
 __all__ = [
     "PURPOSES",
@@ -12,14 +15,26 @@ __all__ = [
     "AddServiceArgs",
     "CreateDidArgs",
     "DeactivateArgs",
+    "DidCreated",
+    "DidDeactivated",
     "DidKey",
+    "DidParams",
     "DidRecord",
+    "DidResolution",
+    "KeyAdded",
     "KeyIndexEntry",
+    "KeyRevoked",
+    "KeyRotated",
     "Purpose",
     "RevokeKeyArgs",
     "RotateKeyArgs",
     "Service",
+    "ServiceAdded",
 ]
+
+Did = Annotated[str, msgspec.Meta(description="a did:amc DID")]
+KeyHex = Annotated[str, msgspec.Meta(description="Ed25519 public key, 64 lowercase hex digits")]
+KeyId = Annotated[str, msgspec.Meta(description="a key of the DID: key-2, #key-2 or <did>#key-2")]
 
 
 class Purpose(StrEnum):
@@ -42,52 +57,54 @@ PURPOSES: tuple[str, ...] = tuple(purpose.value for purpose in Purpose)
 class Service(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """A DID service: ``id`` is a fragment (``vault``), ``service_endpoint`` a URL."""
 
-    id: str
-    type: str
-    service_endpoint: str
+    id: Annotated[str, msgspec.Meta(description="fragment, e.g. vault")]
+    type: Annotated[str, msgspec.Meta(description="service type, e.g. DataVault")]
+    service_endpoint: Annotated[str, msgspec.Meta(description="https URL")]
 
 
 class CreateDidArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``identity.create_did``: the DID is derived from ``public_key`` (lowercase hex)."""
 
-    public_key: str
+    public_key: KeyHex
     services: list[Service] = []
 
 
 class AddKeyArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``identity.add_key``: add ``public_key`` to ``did`` for the given ``purposes``."""
 
-    did: str
-    public_key: str
-    purposes: list[str]
+    did: Did
+    public_key: KeyHex
+    purposes: Annotated[
+        list[str], msgspec.Meta(description="authentication, assertionMethod, keyAgreement, …")
+    ]
 
 
 class RotateKeyArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``identity.rotate_key``: revoke ``key_id`` and add ``new_public_key`` in its place."""
 
-    did: str
-    key_id: str
-    new_public_key: str
+    did: Did
+    key_id: KeyId
+    new_public_key: KeyHex
 
 
 class RevokeKeyArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``identity.revoke_key``: revoke ``key_id`` (``key-2``, ``#key-2`` or ``<did>#key-2``)."""
 
-    did: str
-    key_id: str
+    did: Did
+    key_id: KeyId
 
 
 class AddServiceArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``identity.add_service``: add ``service`` to ``did``."""
 
-    did: str
+    did: Did
     service: Service
 
 
 class DeactivateArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``identity.deactivate``: deactivate ``did`` for good."""
 
-    did: str
+    did: Did
 
 
 # --- state records ----------------------------------------------------------------------------
@@ -122,3 +139,75 @@ class KeyIndexEntry(msgspec.Struct, frozen=True):
 
     did: str
     key_id: str
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+class DidCreated(EventAttributes, frozen=True, kw_only=True):
+    """A person's or device's DID was created."""
+
+    event_type = "identity.did_created"
+    did: str
+    key_id: str
+    sponsor: str
+
+
+class KeyAdded(EventAttributes, frozen=True, kw_only=True):
+    """A key was added to a DID."""
+
+    event_type = "identity.key_added"
+    did: str
+    key_id: str
+    purposes: list[str]
+
+
+class KeyRotated(EventAttributes, frozen=True, kw_only=True):
+    """A key of a DID was replaced by a new one."""
+
+    event_type = "identity.key_rotated"
+    did: str
+    revoked_key_id: str
+    key_id: str
+
+
+class KeyRevoked(EventAttributes, frozen=True, kw_only=True):
+    """A key of a DID was revoked."""
+
+    event_type = "identity.key_revoked"
+    did: str
+    key_id: str
+
+
+class ServiceAdded(EventAttributes, frozen=True, kw_only=True):
+    """A service endpoint was added to a DID."""
+
+    event_type = "identity.service_added"
+    did: str
+    service_id: str
+    type: str
+
+
+class DidDeactivated(EventAttributes, frozen=True, kw_only=True):
+    """A DID was deactivated for good."""
+
+    event_type = "identity.did_deactivated"
+    did: str
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+class DidParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Which DID."""
+
+    did: Did
+
+
+class DidResolution(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A DID resolution result (DID Core 1.0 §7.1), with a proof bundle when asked for."""
+
+    didDocument: dict[str, Any]
+    didDocumentMetadata: dict[str, Any]
+    didResolutionMetadata: dict[str, Any]
+    proof: dict[str, Any] | None = None

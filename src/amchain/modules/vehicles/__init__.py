@@ -7,7 +7,8 @@ exports; see ``README.md`` for state layout, events, errors and invariants.
 
 from __future__ import annotations
 
-from amchain.modules.base import MessageSpec, ModuleSpec
+from amchain.modules.base import MessageSpec, ModuleSpec, QuerySpec
+from amchain.modules.vehicles import queries
 from amchain.modules.vehicles.errors import CODESPACE, VehiclesCode, VehiclesError
 from amchain.modules.vehicles.handlers import (
     check_record_event,
@@ -20,6 +21,7 @@ from amchain.modules.vehicles.handlers import (
     roles_register_vehicle,
 )
 from amchain.modules.vehicles.history import compute_history_entry_hash, verify_history_chain
+from amchain.modules.vehicles.keys import history_state_prefix, vehicle_record_state_key
 from amchain.modules.vehicles.queries import (
     get_history,
     get_vehicle,
@@ -34,9 +36,12 @@ from amchain.modules.vehicles.types import (
     ROLES_BY_EVENT,
     AccidentEvent,
     HistoryEntry,
+    HistoryEventRecorded,
+    HistoryReport,
     InspectedEvent,
     InsuranceClaimEvent,
     OdometerEvent,
+    OwnershipChanged,
     OwnershipTransferredEvent,
     RecallNoticeEvent,
     RecordEventArgs,
@@ -49,7 +54,11 @@ from amchain.modules.vehicles.types import (
     SoldEvent,
     StolenEvent,
     VehicleEvent,
+    VehicleFlagged,
+    VehicleParams,
     VehicleRecord,
+    VehicleRegistered,
+    VehicleView,
     event_type,
 )
 from amchain.modules.vehicles.validation import compute_vin_check_digit, validate_vin
@@ -63,6 +72,7 @@ __all__ = [
     "SPEC",
     "AccidentEvent",
     "HistoryEntry",
+    "HistoryReport",
     "InspectedEvent",
     "InsuranceClaimEvent",
     "OdometerEvent",
@@ -86,8 +96,10 @@ __all__ = [
     "event_type",
     "get_history",
     "get_vehicle",
+    "history_state_prefix",
     "summarize_history",
     "validate_vin",
+    "vehicle_record_state_key",
     "vehicle_to_json",
     "verify_history_chain",
 ]
@@ -104,6 +116,13 @@ SPEC = ModuleSpec(
             roles=roles_register_vehicle,
             index=index_register_vehicle,
             check=check_register_vehicle,
+            signers="an OEM key",
+            example={
+                "vin": "1HGCM82633A004352",
+                "make": "Honda",
+                "model": "Accord",
+                "model_year": 2003,
+            },
         ),
         "record_event": MessageSpec(
             name="record_event",
@@ -114,6 +133,40 @@ SPEC = ModuleSpec(
             roles=roles_record_event,
             index=index_record_event,
             check=check_record_event,
+            signers="a key of a role the event type needs (an ownership transfer: the "
+            "owner and the new owner)",
+            example={
+                "vin": "1HGCM82633A004352",
+                "event": {"type": "odometer", "odometer_km": 12500, "source": "registry"},
+            },
         ),
     },
+    queries={
+        "vehicle": QuerySpec(
+            name="vehicle",
+            params_type=VehicleParams,
+            result_type=VehicleView,
+            handler=queries.query_vehicle,
+            summary="A vehicle's current record",
+            path="/vehicles/{vin}",
+            not_found="no vehicle with VIN {vin} is registered",
+        ),
+        "history": QuerySpec(
+            name="history",
+            params_type=VehicleParams,
+            result_type=HistoryReport,
+            handler=queries.query_history,
+            summary="A vehicle's life history, in order, with flags",
+            description="Flags include refused odometer rollbacks (who tried, when, what "
+            "value). With `proof=true` the answer is also a proof bundle that `amchain "
+            "verify` checks as saved; summary and flags are for display, not proven.",
+            path="/vehicles/{vin}/history",
+            not_found="no vehicle with VIN {vin} is registered",
+            proof="on_request",
+            historical=True,
+        ),
+    },
+    events=(VehicleRegistered, HistoryEventRecorded, OwnershipChanged, VehicleFlagged),
+    title="Vehicles",
+    description="One hash-chained life history per vehicle, from production to scrapping.",
 )

@@ -23,9 +23,11 @@ from amchain.modules.vehicles.types import (
     ROLES_BY_EVENT,
     AccidentEvent,
     HistoryEntry,
+    HistoryEventRecorded,
     InspectedEvent,
     InsuranceClaimEvent,
     OdometerEvent,
+    OwnershipChanged,
     OwnershipTransferredEvent,
     RecallNoticeEvent,
     RecordEventArgs,
@@ -38,7 +40,9 @@ from amchain.modules.vehicles.types import (
     SoldEvent,
     StolenEvent,
     VehicleEvent,
+    VehicleFlagged,
     VehicleRecord,
+    VehicleRegistered,
     event_type,
 )
 from amchain.modules.vehicles.validation import (
@@ -174,14 +178,11 @@ def register_vehicle(ctx: TxContext, args: RegisterVehicleArgs) -> None:
     keeper.set_vehicle(ctx.state, record)
 
     # emit events
-    ctx.emit("vehicles.registered", vin=args.vin, did=did, manufacturer=manufacturer, owner=owner)
+    ctx.emit(VehicleRegistered(vin=args.vin, did=did, manufacturer=manufacturer, owner=owner))
     ctx.emit(
-        "vehicles.event_recorded",
-        vin=args.vin,
-        seq=0,
-        type="produced",
-        odometer_km=None,
-        recorded_by=manufacturer,
+        HistoryEventRecorded(
+            vin=args.vin, seq=0, type="produced", odometer_km=None, recorded_by=manufacturer
+        )
     )
 
 
@@ -253,27 +254,25 @@ def record_event(ctx: TxContext, args: RecordEventArgs) -> None:
     # emit events
     seq = record.event_count
     ctx.emit(
-        "vehicles.event_recorded",
-        vin=args.vin,
-        seq=seq,
-        type=type_,
-        odometer_km=odometer_km,
-        recorded_by=recorded_by,
+        HistoryEventRecorded(
+            vin=args.vin, seq=seq, type=type_, odometer_km=odometer_km, recorded_by=recorded_by
+        )
     )
     if updated.owner != record.owner:
         ctx.emit(
-            "vehicles.ownership_changed",
-            vin=args.vin,
-            previous_owner=record.owner,
-            new_owner=updated.owner,
-            owners_count=len(updated.owners),
+            OwnershipChanged(
+                vin=args.vin,
+                previous_owner=record.owner,
+                new_owner=updated.owner,
+                owners_count=len(updated.owners),
+            )
         )
     flag = _flag_of(event)
     if flag is not None:
         campaign = event.campaign if isinstance(event, RecallNoticeEvent) else None
         if isinstance(event, RepairedEvent):
             campaign = event.recall_campaign
-        ctx.emit("vehicles.flagged", vin=args.vin, seq=seq, flag=flag, campaign=campaign)
+        ctx.emit(VehicleFlagged(vin=args.vin, seq=seq, flag=flag, campaign=campaign))
 
 
 def roles_record_event(args: RecordEventArgs) -> tuple[str, ...]:

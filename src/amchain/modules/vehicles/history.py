@@ -18,11 +18,6 @@ from amchain.modules.vehicles.types import EMPTY_HISTORY_HEAD, HistoryEntry
 HISTORY_DOMAIN = b"amchain/vehicle-history/v1\x00"
 
 
-def vehicle_record_state_key(vin: str) -> str:
-    """Return the full state key of a vehicle record (see the keeper's layout)."""
-    return f"vehicles/v/{vin}"
-
-
 def compute_history_entry_hash(entry_without_hash: HistoryEntry | Mapping[str, Any]) -> str:
     """Return the lowercase hex ``entry_hash`` of a history entry.
 

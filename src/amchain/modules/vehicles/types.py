@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+
+from amchain.modules.base import EventAttributes
 
 __all__ = [
     "EMPTY_HISTORY_HEAD",
@@ -20,24 +22,35 @@ __all__ = [
     "MAX_ODOMETER_KM",
     "ROLES_BY_EVENT",
     "AccidentEvent",
+    "AccidentSummary",
     "HistoryEntry",
+    "HistoryEventRecorded",
+    "HistoryFlags",
+    "HistoryReport",
     "InspectedEvent",
     "InsuranceClaimEvent",
     "OdometerEvent",
+    "OwnershipChanged",
     "OwnershipTransferredEvent",
     "RecallNoticeEvent",
     "RecordEventArgs",
     "RecoveredEvent",
+    "RefusedRollback",
     "RegisterVehicleArgs",
     "RegisteredEvent",
     "RepairedEvent",
     "ScrappedEvent",
     "ServicedEvent",
+    "Signatory",
     "SoldEvent",
     "StolenEvent",
     "VehicleEvent",
+    "VehicleFlagged",
+    "VehicleParams",
     "VehicleRecord",
+    "VehicleRegistered",
     "VehicleStatus",
+    "VehicleView",
     "event_type",
 ]
 
@@ -50,19 +63,30 @@ VehicleStatus = Literal["active", "stolen", "scrapped"]
 # --- wire: register_vehicle -------------------------------------------------------------
 
 
+Vin = Annotated[str, msgspec.Meta(description="17-character VIN (ISO 3779, check digit)")]
+
+
 class RegisterVehicleArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """Arguments of ``register_vehicle``: a new vehicle leaves the line."""
 
-    vin: str
-    make: str
-    model: str
-    model_year: int
-    owner: str | None = None
+    vin: Vin
+    make: Annotated[str, msgspec.Meta(description="manufacturer's brand, e.g. Honda")]
+    model: Annotated[str, msgspec.Meta(description="model name")]
+    model_year: Annotated[int, msgspec.Meta(description="model year, e.g. 2026")]
+    owner: Annotated[
+        str | None,
+        msgspec.Meta(description="owner DID (default: the registering manufacturer's DID)"),
+    ] = None
     """Owner DID; defaults to the registering (manufacturer) organisation's DID."""
-    vehicle_key: str | None = None
+    vehicle_key: Annotated[
+        str | None,
+        msgspec.Meta(description="hex Ed25519 public key of the on-board unit (OBU)"),
+    ] = None
     """Hex Ed25519 public key of the on-board unit, bound to the vehicle DID."""
-    plant: str | None = None
-    battery_id: str | None = None
+    plant: Annotated[str | None, msgspec.Meta(description="assembly plant")] = None
+    battery_id: Annotated[
+        str | None, msgspec.Meta(description="identifier of the traction battery")
+    ] = None
 
 
 # --- wire: record_event (tagged union on "type") -----------------------------------------
@@ -206,8 +230,15 @@ def event_type(event: VehicleEvent) -> str:
 class RecordEventArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Arguments of ``record_event``: one typed lifecycle event for one vehicle."""
 
-    vin: str
-    event: VehicleEvent
+    vin: Vin
+    event: Annotated[
+        VehicleEvent,
+        msgspec.Meta(
+            description="the event, selected by its type: sold, registered, inspected, "
+            "serviced, repaired, accident, insurance_claim, odometer, stolen, recovered, "
+            "recall_notice, ownership_transferred, scrapped"
+        ),
+    ]
 
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -300,3 +331,143 @@ class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
     """The typed event's fields as plain JSON, without ``type``."""
     prev_hash: str
     entry_hash: str
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+class VehicleRegistered(EventAttributes, frozen=True, kw_only=True):
+    """A vehicle was registered by its manufacturer."""
+
+    event_type = "vehicles.registered"
+    vin: str
+    did: str
+    manufacturer: str
+    owner: str
+
+
+class HistoryEventRecorded(EventAttributes, frozen=True, kw_only=True):
+    """An entry was appended to a vehicle's history (``produced`` at registration)."""
+
+    event_type = "vehicles.event_recorded"
+    vin: str
+    seq: int
+    type: str
+    odometer_km: int | None
+    recorded_by: str
+
+
+class OwnershipChanged(EventAttributes, frozen=True, kw_only=True):
+    """A vehicle has a new owner."""
+
+    event_type = "vehicles.ownership_changed"
+    vin: str
+    previous_owner: str
+    new_owner: str
+    owners_count: int
+
+
+class VehicleFlagged(EventAttributes, frozen=True, kw_only=True):
+    """A vehicle's standing changed: stolen, recovered, scrapped, a recall opened or closed."""
+
+    event_type = "vehicles.flagged"
+    vin: str
+    seq: int
+    flag: str
+    campaign: str | None
+
+
+# --- queries ------------------------------------------------------------------------------
+
+
+class VehicleParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Which vehicle."""
+
+    vin: Annotated[str, msgspec.Meta(description="the vehicle's VIN (any case)")]
+
+
+class VehicleView(VehicleRecord, frozen=True, kw_only=True):
+    """The vehicle record with the number of owners it had."""
+
+    owners_count: int
+
+
+class Signatory(msgspec.Struct, frozen=True, kw_only=True):
+    """Who signed a transaction, as far as the chain knows the key."""
+
+    public_key: str
+    org: str | None = None
+    did: str | None = None
+    roles: list[str] = []
+
+
+class RefusedRollback(msgspec.Struct, frozen=True, kw_only=True):
+    """An odometer reading refused because it was lower than the last one (kept on chain
+    as the failed receipt of the transaction that tried)."""
+
+    tx_hash: str
+    height: int
+    time_ms: int | None
+    attempted_km: int | None
+    last_km: int | None
+    message: str
+    tried_by: list[Signatory]
+
+
+class AccidentSummary(msgspec.Struct, frozen=True):
+    count: int
+    seqs: list[int]
+
+
+class HistoryFlags(msgspec.Struct, frozen=True, kw_only=True):
+    """A history report's headline facts."""
+
+    vin: str
+    did: str
+    make: str
+    model: str
+    model_year: int
+    manufacturer: str
+    owner: str
+    owners_count: int
+    owners: list[str]
+    accidents: AccidentSummary
+    stolen: bool
+    scrapped: bool
+    open_recalls: list[str]
+    odometer_consistent: bool
+    """Readings never go down and the last one is the record's."""
+    last_odometer_km: int
+    event_count: int
+    complete: bool
+    """The entries form the hash chain the record commits to."""
+    refused_odometer_rollbacks: list[RefusedRollback] = []
+
+
+class HistoryReport(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A vehicle's life history in order, with flags and a summary line.
+
+    With a proof the report is also a proof bundle (``format``, ``kind``, ``chain_id``,
+    ``height``, ``certificate``, ``record``, with ``vin`` and ``events``) that a light client
+    checks as it is: the record is proven, the events are the hash chain it commits to.
+    Summary and flags are for display and not proven.
+    """
+
+    vin: str
+    did: str
+    make: str
+    model: str
+    model_year: int
+    summary: str
+    flags: HistoryFlags
+    history_head: str
+    event_count: int
+    events: list[msgspec.Raw]
+    """The history entries as stored (:class:`HistoryEntry`)."""
+    as_of_height: int
+    format: str | None = None
+    kind: str | None = None
+    chain_id: str | None = None
+    height: int | None = None
+    certificate: dict[str, Any] | None = None
+    record: dict[str, Any] | None = None

@@ -1,16 +1,44 @@
-"""What the sync and async clients share: URLs, request bodies, answer decoding, SSE."""
+"""The sans-IO core both clients share: requests to make, answers to decode.
+
+A call is a *step*: a generator that yields the :class:`Request` objects it needs, receives
+each ``httpx.Response``, and returns its result. :class:`~amchain.sdk.Client` and
+:class:`~amchain.sdk.AsyncClient` only drive steps (one with ``httpx.Client``, the other
+with ``httpx.AsyncClient``), so every call is written once, multi-request ones included
+(drafting, signing and anchoring a credential; learning the chain id first). Nothing here
+touches the network.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
 
 import httpx
+import msgspec
 
 from amchain.ledger import Transaction
 from amchain.sdk._errors import ApiError, TransportError
 from amchain.sdk._models import BlockEvent, SubmitResult
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_WAIT_TIMEOUT_MS",
+    "USER_AGENT",
+    "ClientState",
+    "Request",
+    "SSEParser",
+    "Step",
+    "WaitMode",
+    "decode_object",
+    "decode_response",
+    "error_from_response",
+    "normalize_base_url",
+    "request_timeout",
+    "wrap_transport_error",
+]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8640"
 DEFAULT_TIMEOUT = 10.0
@@ -18,6 +46,36 @@ DEFAULT_WAIT_TIMEOUT_MS = 10_000
 USER_AGENT = "amchain-sdk"
 
 WaitMode = Literal["commit"] | None
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One HTTP request of a step. ``wait_ms``: how long the node may hold it (added to
+    the client's timeout)."""
+
+    method: str
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    body: bytes | None = None
+    wait_ms: int | None = None
+
+
+Step = Generator[Request, httpx.Response, T]
+"""A call: yields requests, is sent their responses, returns its result."""
+
+
+@dataclass(slots=True)
+class ClientState:
+    """What a client learns once and keeps: the chain id and the node's module catalog."""
+
+    chain_id: str | None = None
+    modules: Any = None  # amchain.sdk._catalog.ModuleCatalog, fetched on first use
+
+
+def encode_body(value: Any) -> bytes:
+    """Compact JSON, as the node's fast paths expect (structs included)."""
+    return msgspec.json.encode(value)
 
 
 def normalize_base_url(base_url: str) -> str:
@@ -35,6 +93,13 @@ def wrap_transport_error(exc: httpx.TransportError, base_url: str) -> TransportE
         reason = str(exc) or type(exc).__name__
         message = f"cannot reach node at {base_url} — is `amchain up` running? ({reason})"
     return TransportError(message, url=base_url)
+
+
+def request_timeout(base_timeout: float | None, wait_ms: int | None) -> float | None:
+    """Give a waiting request the server-side wait plus the client's own timeout."""
+    if base_timeout is None:
+        return None
+    return base_timeout + (wait_ms / 1000 if wait_ms else 0.0)
 
 
 def _json_or_none(response: httpx.Response) -> Any:
@@ -89,21 +154,34 @@ def decode_object(response: httpx.Response) -> dict[str, Any]:
     return data
 
 
+def get_object(path: str, params: dict[str, Any] | None = None) -> Step[dict[str, Any]]:
+    """The step of one ``GET`` whose answer is a JSON object."""
+    response = yield Request("GET", path, params or {})
+    return decode_object(response)
+
+
 def submit_request(
     txs: Transaction | Sequence[Transaction], wait: WaitMode, timeout_ms: int
-) -> tuple[dict[str, Any], dict[str, Any], bool]:
-    """Return (query params, JSON body, is_batch) for ``POST /v1/txs``."""
+) -> tuple[Request, bool]:
+    """The ``POST /v1/txs`` request for ``txs``, and whether it is a batch.
+
+    Raises:
+        ValueError: ``wait`` is not ``"commit"`` or None; an empty or mixed list.
+    """
     if wait not in (None, "commit"):
         raise ValueError("wait must be 'commit' or None")
     params: dict[str, Any] = {}
     if wait is not None:
         params = {"wait": wait, "timeout_ms": int(timeout_ms)}
     if isinstance(txs, Transaction):
-        return params, txs.to_wire(), False
-    items = list(txs)
-    if not items or not all(isinstance(t, Transaction) for t in items):
-        raise ValueError("submit takes a Transaction or a non-empty list of Transactions")
-    return params, {"txs": [t.to_wire() for t in items]}, True
+        body, is_batch = txs.to_wire(), False
+    else:
+        items = list(txs)
+        if not items or not all(isinstance(t, Transaction) for t in items):
+            raise ValueError("submit takes a Transaction or a non-empty list of Transactions")
+        body, is_batch = {"txs": [t.to_wire() for t in items]}, True
+    wait_ms = timeout_ms if wait else None
+    return Request("POST", "/v1/txs", params, encode_body(body), wait_ms), is_batch
 
 
 def parse_submit(response: httpx.Response, is_batch: bool) -> SubmitResult | list[SubmitResult]:
@@ -129,11 +207,14 @@ def parse_submit(response: httpx.Response, is_batch: bool) -> SubmitResult | lis
     return result
 
 
-def request_timeout(base_timeout: float | None, wait_ms: int | None) -> float | None:
-    """Give a waiting request the server-side wait plus the client's own timeout."""
-    if base_timeout is None:
-        return None
-    return base_timeout + (wait_ms / 1000 if wait_ms else 0.0)
+def proof_params(proof: bool, height: int | None) -> dict[str, Any]:
+    """Query parameters asking for a proof bundle and/or an answer as of ``height``."""
+    params: dict[str, Any] = {}
+    if proof:
+        params["proof"] = "true"
+    if height is not None:
+        params["height"] = height
+    return params
 
 
 class SSEParser:
@@ -163,13 +244,3 @@ class SSEParser:
         elif name == "id":
             self.last_id = value
         return None
-
-
-def proof_params(proof: bool, height: int | None) -> dict[str, Any]:
-    """Query parameters asking for a proof bundle and/or an answer as of ``height``."""
-    params: dict[str, Any] = {}
-    if proof:
-        params["proof"] = "true"
-    if height is not None:
-        params["height"] = height
-    return params

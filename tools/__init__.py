@@ -1,0 +1,1 @@
+"""Development tools of the project (not shipped in the package)."""
