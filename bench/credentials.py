@@ -118,11 +118,10 @@ def issue_and_verify(ops: int) -> tuple[list[float], list[float]]:
 
 
 def car_decisions(n: int) -> list[float]:
-    from tests.support import start_node
-
     from amchain.sdk import Client, Signer
     from amchain.sdk.credentials import sign_presentation_as
     from amchain.sdk.vehicle_agent import VehicleAgent
+    from tests.support import start_node
 
     with (
         tempfile.TemporaryDirectory() as tmp,

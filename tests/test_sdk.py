@@ -4,6 +4,7 @@ in-process run against the real API app."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import time
 from collections.abc import Callable
@@ -34,6 +35,8 @@ from amchain.sdk import (
     TxBuildError,
     build_tx,
 )
+from amchain.sdk import _async_client as async_client_module
+from amchain.sdk import _client as client_module
 
 BASE = "http://node.test:8640"
 CHAIN = "amchain-test"
@@ -614,3 +617,126 @@ def test_async_client_against_the_real_api(tmp_path: Path) -> None:
             await node.stop()
 
     asyncio.run(scenario())
+
+
+# --- one core, two shells ---------------------------------------------------------------------
+
+
+def _public_methods(cls: type) -> dict[str, Any]:
+    return {
+        name: member
+        for name, member in vars(cls).items()
+        if callable(member) and not name.startswith("_")
+    }
+
+
+@pytest.mark.parametrize(
+    ("sync_cls", "async_cls"),
+    [
+        (sdk.Client, sdk.AsyncClient),
+        (client_module.Vehicles, async_client_module.AsyncVehicles),
+        (client_module.Identity, async_client_module.AsyncIdentity),
+        (client_module.Consortium, async_client_module.AsyncConsortium),
+        (client_module.Credentials, async_client_module.AsyncCredentials),
+    ],
+)
+def test_every_sync_method_has_an_async_twin_with_the_same_signature(
+    sync_cls: type, async_cls: type
+) -> None:
+    sync_methods = _public_methods(sync_cls)
+    async_methods = _public_methods(async_cls)
+    renamed = {"close": "aclose"}
+    assert {renamed.get(n, n) for n in sync_methods} == set(async_methods)
+    for name, method in sync_methods.items():
+        twin = async_methods[renamed.get(name, name)]
+        assert inspect.iscoroutinefunction(twin) or inspect.isasyncgenfunction(twin), name
+        sync_sig, async_sig = inspect.signature(method), inspect.signature(twin)
+        assert list(sync_sig.parameters) == list(async_sig.parameters), name
+        for param, twin_param in zip(
+            sync_sig.parameters.values(), async_sig.parameters.values(), strict=True
+        ):
+            assert (param.kind, param.default) == (twin_param.kind, twin_param.default), name
+
+
+def test_the_sdk_modules_do_not_import_each_other_in_a_cycle() -> None:
+    import grimp
+
+    graph = grimp.build_graph("amchain")
+    sdk_modules = {m for m in graph.modules if m.startswith("amchain.sdk")}
+    for module in sdk_modules:
+        for imported in graph.find_modules_directly_imported_by(module) & sdk_modules:
+            assert not graph.chain_exists(imported=module, importer=imported), (module, imported)
+
+
+def test_generic_tx_and_query_against_the_real_api(tmp_path: Path) -> None:
+    from amchain.api import create_app
+    from amchain.node import Keystore, Node, NodeConfig
+
+    node = Node.open(NodeConfig(data_dir=tmp_path / "chain"))
+    keystore = Keystore(tmp_path / "chain")
+    oem = Signer.for_org(keystore.get("oem").key, "oem")
+    registry = Signer.for_org(keystore.get("registry").key, "registry")
+    vin = "1HGCM82633A004352"
+
+    async def scenario() -> None:
+        await node.start()
+        try:
+            app = create_app(node)
+            transport = httpx.ASGITransport(app=app)
+            async with AsyncClient("http://amchain.test", transport=transport) as client:
+                catalog = await client.modules()
+                assert set(catalog.modules) == {"consortium", "identity", "vehicles", "credentials"}
+                args = {"vin": vin, "make": "Honda", "model": "Accord", "model_year": 2003}
+                with pytest.raises(TxBuildError, match="model_year"):
+                    await client.tx(
+                        "vehicles", "register_vehicle", {**args, "model_year": "2003"}, signers=oem
+                    )
+                with pytest.raises(TxBuildError, match="colour"):
+                    await client.tx(
+                        "vehicles", "register_vehicle", {**args, "colour": "red"}, signers=oem
+                    )
+                with pytest.raises(TxBuildError, match="no message 'register'"):
+                    await client.tx("vehicles", "register", args, signers=oem)
+                assert node.head.height == 0  # nothing reached the chain
+                done = await client.tx("vehicles", "register_vehicle", args, signers=oem)
+                assert done.committed
+                event = {"type": "odometer", "odometer_km": 500}
+                await client.tx(
+                    "vehicles", "record_event", {"vin": vin, "event": event}, signers=[registry]
+                )
+                history = await client.query("vehicles", "history", vin=vin)
+                assert history["event_count"] == 2
+                proven = await client.query("vehicles", "history", vin=vin, proof=True)
+                assert proven["kind"] == "vehicle-history" and proven["certificate"]
+                orgs = await client.query("consortium", "organisations")
+                assert "oem" in {o["id"] for o in orgs["organisations"]}
+                with pytest.raises(TxBuildError, match="takes vin"):
+                    await client.query("vehicles", "history", vim=vin)
+                with pytest.raises(ApiError) as info:
+                    await client.query("vehicles", "vehicle", vin="1HGCM82633A000000")
+                assert info.value.status == 404
+            with Client("http://amchain.test", transport=_SyncASGI(app)) as sync_client:
+                assert sync_client.query("vehicles", "vehicle", vin=vin)["owners_count"] == 1
+        finally:
+            await node.stop()
+
+    asyncio.run(scenario())
+
+
+class _SyncASGI(httpx.BaseTransport):
+    """Requests of a sync client answered by an ASGI app (on a loop of its own)."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        async def run() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self._app)
+            response = await transport.handle_async_request(request)
+            body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+            return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, run()).result()

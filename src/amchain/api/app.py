@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 import amchain
 from amchain.api import chain, txs
@@ -62,6 +63,18 @@ def _finish_openapi(document: dict[str, Any], schemas: SchemaSet) -> dict[str, A
             for status, answer in problem_responses(*refusals).items():
                 responses.setdefault(str(status), answer)
     return document
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        route_methods = getattr(route, "methods", None)
+        if match != Match.NONE and route_methods:
+            methods |= set(route_methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
@@ -115,8 +128,12 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # Keep the exception's headers: a 405 says which methods the path allows (Allow).
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Every method the path allows, not only those of the first route that matched
+            # it (GET and POST /v1/txs are two routes).
+            headers["Allow"] = ", ".join(_allowed_methods(app, request))
         return problem_response(
             ApiProblem(
                 exc.status_code,
@@ -124,7 +141,7 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
                 exc.status_code,
                 str(exc.detail),
                 str(exc.detail),
-                headers=dict(exc.headers or {}),
+                headers=headers,
             )
         )
 

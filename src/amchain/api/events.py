@@ -66,7 +66,20 @@ def events_router(node: Node) -> APIRouter:
         responses={
             200: {
                 "description": "An unbounded stream of `block` events",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                "content": {
+                    "text/event-stream": {
+                        "schema": {
+                            "type": "object",
+                            "description": "one server-sent event: `block`, with the block's "
+                            "height as `id` and its JSON as `data`",
+                            "properties": {
+                                "event": {"type": "string"},
+                                "id": {"type": "string"},
+                                "data": {"type": "string"},
+                            },
+                        }
+                    }
+                },
             },
             **problem_responses(400, 503),
         },

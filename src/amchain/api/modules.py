@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from amchain.api.chain_view import query_context
-from amchain.api.openapi import SchemaSet, query_operation
+from amchain.api.openapi import SchemaSet, as_codec_accepts, json_value_schema, query_operation
 from amchain.api.problems import ApiProblem, problem_from_error, read_body
 from amchain.codec import DecodeError, convert, decode_json
 from amchain.ledger import LedgerError
@@ -36,8 +36,13 @@ _FALSE = ("false", "0", "no")
 
 
 def _schema(type_: Any) -> dict[str, Any]:
-    """A self-contained JSON Schema of ``type_`` (its definitions under ``$defs``)."""
-    return msgspec.json.schema(type_)
+    """A self-contained JSON Schema of ``type_`` (its definitions under ``$defs``), narrowed
+    to what the strict decoder accepts (:func:`amchain.api.openapi.as_codec_accepts`)."""
+    ref = "#/$defs/JsonValue"
+    schema: dict[str, Any] = as_codec_accepts(msgspec.json.schema(type_), ref)
+    if ref in str(schema):
+        schema.setdefault("$defs", {})["JsonValue"] = json_value_schema(ref)
+    return schema
 
 
 def describe_modules(node: Node) -> dict[str, Any]:

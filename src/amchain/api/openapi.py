@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from amchain.codec import MAX_SAFE_INTEGER
 from amchain.ledger import TxBody
 from amchain.ledger.transactions import MAX_SIGNERS
 from amchain.modules.base import ModuleSpec, QuerySpec
@@ -22,6 +23,8 @@ from amchain.runtime import ModuleRegistry
 __all__ = [
     "PROBLEM_SCHEMA",
     "SchemaSet",
+    "as_codec_accepts",
+    "json_value_schema",
     "problem_responses",
     "query_operation",
     "tx_body_schema",
@@ -60,6 +63,57 @@ _STATUS_TEXT = {
     422: "Refused: the content does not fit, or the module refused it",
     503: "The node cannot take requests now (busy, starting, or a halted peer)",
 }
+
+
+def json_value_schema(ref: str) -> dict[str, Any]:
+    """A JSON value the strict decoder accepts (``ref``: where this schema itself lives):
+    no floats, integers within ±(2^53−1), objects of such values."""
+    return {
+        "title": "JsonValue",
+        "description": "A JSON value without floats; integers within ±(2^53−1).",
+        "anyOf": [
+            {"type": "null"},
+            {"type": "boolean"},
+            {"type": "integer", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
+            {"type": "string"},
+            {"type": "array", "items": {"$ref": ref}},
+            {"type": "object", "additionalProperties": {"$ref": ref}},
+        ],
+    }
+
+
+_SCHEMA_MAPS = ("properties", "$defs", "patternProperties", "dependentSchemas")
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SCHEMA_VALUES = ("items", "additionalProperties", "not", "contains")
+
+
+def as_codec_accepts(schema: Any, ref: str) -> Any:
+    """``schema`` (a JSON Schema) narrowed to what the strict decoder accepts: a free-form
+    value or object holds JSON values without floats (``ref`` names that schema), and every
+    integer is within ±(2^53−1)."""
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: as_codec_accepts(item, ref) for name, item in value.items()}
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            out[key] = [as_codec_accepts(item, ref) for item in value]
+        elif key in _SCHEMA_VALUES and isinstance(value, dict):
+            out[key] = as_codec_accepts(value, ref)
+        else:
+            out[key] = value
+    keys = set(out) - {"title", "description", "default", "examples"}
+    if not keys:
+        return {**out, "$ref": ref}
+    if out.get("type") == "object" and not keys & {"properties", "additionalProperties"}:
+        out["additionalProperties"] = {"$ref": ref}
+    if out.get("type") == "array" and "items" not in out:
+        out["items"] = {"$ref": ref}
+    if out.get("type") == "integer":
+        out.setdefault("minimum", -MAX_SAFE_INTEGER)
+        out.setdefault("maximum", MAX_SAFE_INTEGER)
+    return out
 
 
 def problem_responses(*statuses: int) -> dict[str | int, dict[str, Any]]:
@@ -107,12 +161,15 @@ class SchemaSet:
         self._types = list(dict.fromkeys(types))
         schemas, components = msgspec.json.schema_components(self._types, ref_template=REF)
         names = {name: _short_name(name) for name in components}
+        value_ref = REF.format(name="JsonValue")
         self.components: dict[str, Any] = {
-            names[name]: _rename_refs(schema, names) for name, schema in components.items()
+            names[name]: as_codec_accepts(_rename_refs(schema, names), value_ref)
+            for name, schema in components.items()
         }
+        self.components["JsonValue"] = json_value_schema(value_ref)
         self.components["Problem"] = PROBLEM_SCHEMA
         self._schemas = {
-            type_: _rename_refs(schema, names)
+            type_: as_codec_accepts(_rename_refs(schema, names), value_ref)
             for type_, schema in zip(self._types, schemas, strict=True)
         }
 

@@ -158,9 +158,18 @@ def txs_router(node: Node, tx_body_schema: dict[str, Any]) -> APIRouter:
             },
         },
         responses={
+            **problem_responses(400, 403, 404, 409, 413, 422, 503),
             200: {"description": "Committed (with `wait`)"},
             202: {"description": "Admitted: waiting to be ordered (a batch: some admitted)"},
-            **problem_responses(400, 403, 404, 409, 413, 422, 503),
+            400: {
+                "description": "Refused: the body, or (a batch) every transaction in it",
+                "content": {
+                    "application/problem+json": {
+                        "schema": {"$ref": "#/components/schemas/Problem"}
+                    },
+                    "application/json": {"schema": {"type": "object"}},
+                },
+            },
         },
     )
     async def submit(

@@ -46,7 +46,12 @@ from amchain.vc._statuslist import (
     status_list_credential,
     write_bit,
 )
-from amchain.vc._time import DateTimeError, format_datetime, parse_datetime_ms
+from amchain.vc._time import (
+    RFC3339_MAX_OFFSET_MINUTES,
+    DateTimeError,
+    format_datetime,
+    parse_datetime_ms,
+)
 from amchain.vc._vehicle import (
     ACCESS_GRANT,
     ACCESS_SCOPES,
@@ -87,6 +92,7 @@ __all__ = [
     "MIN_LIST_BITS",
     "PRESENTATION_TYPE",
     "PROOF_TYPE",
+    "RFC3339_MAX_OFFSET_MINUTES",
     "SCHEMAS",
     "STATUS_ENTRY_TYPE",
     "STATUS_LIST_CREDENTIAL_TYPE",

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DateTimeError", "format_datetime", "parse_datetime_ms"]
+__all__ = ["RFC3339_MAX_OFFSET_MINUTES", "DateTimeError", "format_datetime", "parse_datetime_ms"]
+
+RFC3339_MAX_OFFSET_MINUTES = 23 * 60 + 59
 
 _DATETIME = re.compile(
     r"(-?\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})"
@@ -49,11 +51,13 @@ def _days_in_month(year: int, month: int) -> int:
     return 30 if month in (4, 6, 9, 11) else 31
 
 
-def parse_datetime_ms(text: str) -> int:
+def parse_datetime_ms(text: str, *, max_offset_minutes: int = 14 * 60) -> int:
     """Return the Unix time in milliseconds of an XML Schema dateTimeStamp.
 
     ``2023-01-01T00:00:00Z``, ``2023-01-01T01:00:00.250+01:00``; a time zone is required,
-    fractions beyond milliseconds are truncated.
+    fractions beyond milliseconds are truncated. XML Schema allows offsets up to 14 hours;
+    ``max_offset_minutes=RFC3339_MAX_OFFSET_MINUTES`` accepts every RFC 3339 offset (input
+    to be normalised to UTC).
 
     Raises:
         DateTimeError: not such a string, or an impossible date or time.
@@ -78,7 +82,7 @@ def parse_datetime_ms(text: str) -> int:
     if zone != "Z":
         sign = -1 if zone[0] == "-" else 1
         zh, zm = int(zone[1:3]), int(zone[4:6])
-        if zh > 14 or zm > 59:
+        if zm > 59 or zh * 60 + zm > max_offset_minutes:
             raise DateTimeError(f"{text!r} has an invalid time zone offset")
         offset_min = sign * (zh * 60 + zm)
     seconds = hour * 3600 + minute * 60 + second - offset_min * 60

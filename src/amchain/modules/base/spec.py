@@ -152,7 +152,8 @@ class QuerySpec(Generic[Params, Result]):
     """
 
     name: str
-    params_type: type[Params]
+    params_type: Any
+    """A Struct; for ``POST`` any type msgspec decodes (a tagged union of Structs, say)."""
     result_type: Any
     handler: Callable[[QueryContext, Params], Result | None]
     summary: str

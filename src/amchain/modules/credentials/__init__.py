@@ -174,7 +174,7 @@ SPEC = ModuleSpec(
             handler=queries.query_status,
             summary="One status bit, with the chunk that holds it",
             path="/credentials/status",
-            not_found="there is no status list {status_list}",
+            not_found="there is no status list {status_list}, or no bit {index} in it",
             proof="on_request",
         ),
         "status_list": QuerySpec(

@@ -29,6 +29,7 @@ from amchain.modules.credentials.types import (
     AccessLogHead,
     AccessLogParams,
     AgentSnapshot,
+    BirthCertificateDraft,
     ChunkView,
     CredentialAnswer,
     CredentialParams,
@@ -36,6 +37,8 @@ from amchain.modules.credentials.types import (
     DraftParams,
     GrantRecord,
     GrantsAnswer,
+    InsuranceDraft,
+    RegistrationDraft,
     SchemasAnswer,
     StatusAnswer,
     StatusListParams,
@@ -44,14 +47,12 @@ from amchain.modules.credentials.types import (
     VinParams,
 )
 from amchain.vc import (
-    ACCESS_GRANT,
     ACCESS_SCOPES,
-    BIRTH_CERTIFICATE,
     CHUNK_BITS,
     DEFAULT_LIST_BITS,
-    INSURANCE_COVERAGE,
+    RFC3339_MAX_OFFSET_MINUTES,
     SCHEMAS,
-    VEHICLE_REGISTRATION,
+    DateTimeError,
     VcError,
     access_grant,
     birth_certificate,
@@ -59,6 +60,7 @@ from amchain.vc import (
     format_datetime,
     insurance_coverage,
     list_url,
+    parse_datetime_ms,
     parse_list_url,
     read_bit,
     status_entry,
@@ -93,12 +95,6 @@ __all__ = [
 ]
 
 AGENT_SNAPSHOT_FORMAT = "amchain-agent-snapshot/v1"
-DRAFT_TYPES: tuple[str, ...] = (
-    BIRTH_CERTIFICATE,
-    VEHICLE_REGISTRATION,
-    INSURANCE_COVERAGE,
-    ACCESS_GRANT,
-)
 INDEX_TRIES = 64
 
 GRANT_STANDINGS: tuple[str, ...] = (
@@ -308,14 +304,21 @@ def _free_index(state: StateReader, issuer: str, entropy: bytes) -> int:
     )
 
 
-def _needed(value: Any, draft_type: str, field: str) -> Any:
-    if value is None:
+def _utc(text: str | None, field: str) -> str | None:
+    """A draft's date-time as UTC (``…Z``): any RFC 3339 time zone is accepted.
+
+    Raises:
+        CredentialsError: INVALID_DRAFT for a string that is not a date-time.
+    """
+    if text is None:
+        return None
+    try:
+        ms = parse_datetime_ms(text, max_offset_minutes=RFC3339_MAX_OFFSET_MINUTES)
+    except DateTimeError as exc:
         raise CredentialsError(
-            CredentialsCode.INVALID_DRAFT,
-            f"{draft_type} needs {field}",
-            details={"field": field},
-        )
-    return value
+            CredentialsCode.INVALID_DRAFT, f"{field}: {exc}", details={"field": field}
+        ) from None
+    return format_datetime(ms)
 
 
 def query_draft(ctx: QueryContext, params: DraftParams) -> dict[str, Any] | None:
@@ -324,86 +327,66 @@ def query_draft(ctx: QueryContext, params: DraftParams) -> dict[str, Any] | None
     anchor. None: no such vehicle.
 
     Raises:
-        CredentialsError: INVALID_DRAFT (unknown type, missing field, bad issuer or scopes),
+        CredentialsError: INVALID_DRAFT (a date-time that is not one, unknown scopes),
             NO_FREE_INDEX.
     """
-    kind = params.type
-    if kind not in DRAFT_TYPES:
-        raise CredentialsError(
-            CredentialsCode.INVALID_DRAFT,
-            f"type must be one of {', '.join(DRAFT_TYPES)}",
-            details={"field": "type"},
-        )
-    if not params.issuer.startswith("did:"):
-        raise CredentialsError(
-            CredentialsCode.INVALID_DRAFT,
-            "issuer must be the issuing DID",
-            details={"field": "issuer"},
-        )
-    record = vehicles.get_vehicle(ctx.state, params.vin.upper())
+    record = vehicles.get_vehicle(ctx.state, params.vin)
     if record is None:
         return None
+    valid_from = _utc(params.valid_from, "valid_from") or format_datetime(
+        ctx.now_ms - ctx.now_ms % 1000
+    )
     index = _free_index(ctx.state, params.issuer, ctx.entropy)
     status = [
         status_entry(list_url(params.issuer, "revocation"), index, "revocation"),
         status_entry(list_url(params.issuer, "suspension"), index, "suspension"),
     ]
-    credential_id = _urn_uuid(ctx.entropy)
-    valid_from = params.valid_from or format_datetime(ctx.now_ms - ctx.now_ms % 1000)
-    if kind == BIRTH_CERTIFICATE:
+    common: dict[str, Any] = {
+        "credential_id": _urn_uuid(ctx.entropy),
+        "issuer": params.issuer,
+        "vin": record.vin,
+        "valid_from": valid_from,
+        "status": status,
+    }
+    if isinstance(params, BirthCertificateDraft):
         return birth_certificate(
-            credential_id=credential_id,
-            issuer=params.issuer,
-            vin=record.vin,
+            **common,
             make=record.make,
             model=record.model,
             model_year=record.model_year,
             plant=record.plant,
             battery_id=record.battery_id,
-            valid_from=valid_from,
-            status=status,
         )
-    if kind == VEHICLE_REGISTRATION:
+    if isinstance(params, RegistrationDraft):
         return vehicle_registration(
-            credential_id=credential_id,
-            issuer=params.issuer,
-            vin=record.vin,
-            region=_needed(params.region, kind, "region"),
-            registration_hash=_needed(params.registration_hash, kind, "registration_hash"),
+            **common,
+            region=params.region,
+            registration_hash=params.registration_hash,
             plate_hash=params.plate_hash,
-            valid_from=valid_from,
-            valid_until=params.valid_until,
-            status=status,
+            valid_until=_utc(params.valid_until, "valid_until"),
         )
-    if kind == INSURANCE_COVERAGE:
+    if isinstance(params, InsuranceDraft):
         return insurance_coverage(
-            credential_id=credential_id,
-            issuer=params.issuer,
-            vin=record.vin,
-            policy_hash=_needed(params.policy_hash, kind, "policy_hash"),
+            **common,
+            policy_hash=params.policy_hash,
             coverage=list(params.coverage or ["liability"]),
-            valid_from=valid_from,
-            valid_until=_needed(params.valid_until, kind, "valid_until"),
-            status=status,
+            valid_until=str(_utc(params.valid_until, "valid_until")),
         )
-    scopes = list(params.scopes or [])
-    if not scopes or any(s not in ACCESS_SCOPES for s in scopes):
+    unknown = [s for s in params.scopes if s not in ACCESS_SCOPES]
+    if unknown:
         raise CredentialsError(
             CredentialsCode.INVALID_DRAFT,
-            f"scopes must be some of {', '.join(ACCESS_SCOPES)}",
+            f"scopes must be some of {', '.join(ACCESS_SCOPES)}; not {', '.join(unknown)}",
             details={"field": "scopes"},
         )
+    common["owner"] = common.pop("issuer")
     return access_grant(
-        credential_id=credential_id,
-        owner=params.issuer,
-        vin=record.vin,
+        **common,
         owner_epoch=len(record.owners),
-        grantee=_needed(params.grantee, kind, "grantee"),
-        scopes=scopes,
-        valid_from=valid_from,
-        valid_until=_needed(params.valid_until, kind, "valid_until"),
+        grantee=params.grantee,
+        scopes=list(dict.fromkeys(params.scopes)),
+        valid_until=str(_utc(params.valid_until, "valid_until")),
         max_uses=params.max_uses,
-        status=status,
     )
 
 
@@ -436,21 +419,11 @@ def query_verify(ctx: QueryContext, credential: dict[str, Any]) -> dict[str, Any
 
 
 def query_status(ctx: QueryContext, params: StatusParams) -> StatusAnswer | None:
-    """One status bit with the chunk that holds it (None: no such list); with a proof, the
-    chunk's state proof.
-
-    Raises:
-        CredentialsError: INDEX_OUT_OF_RANGE.
-    """
+    """One status bit with the chunk that holds it (None: no such list, or no such bit in
+    it); with a proof, the chunk's state proof."""
     header = get_status_list(ctx.state, params.status_list)
-    if header is None:
+    if header is None or params.index >= header.size:
         return None
-    if params.index >= header.size:
-        raise CredentialsError(
-            CredentialsCode.INDEX_OUT_OF_RANGE,
-            f"index must be below {header.size}",
-            details={"index": params.index, "size": header.size},
-        )
     value = read_status(ctx.state, params.status_list, params.index)
     chunk, offset = chunk_position(params.index)
     key = chunk_key(header.issuer, header.name, chunk)

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 import msgspec
 
 from amchain.modules.base import EventAttributes
-from amchain.vc import DEFAULT_LIST_BITS
+from amchain.vc import ACCESS_SCOPES, DEFAULT_LIST_BITS
 
 __all__ = [
+    "AccessGrantDraft",
     "AccessGranted",
     "AccessLogAnswer",
     "AccessLogEntry",
@@ -20,6 +21,7 @@ __all__ = [
     "AccessLogParams",
     "AccessLogged",
     "AgentSnapshot",
+    "BirthCertificateDraft",
     "ChunkView",
     "CreateStatusListArgs",
     "CredentialAnswer",
@@ -30,9 +32,11 @@ __all__ = [
     "GrantAccessArgs",
     "GrantRecord",
     "GrantsAnswer",
+    "InsuranceDraft",
     "LogAccessArgs",
     "LogEntryArgs",
     "RegisterCredentialArgs",
+    "RegistrationDraft",
     "SchemasAnswer",
     "SetStatusArgs",
     "StatusAnswer",
@@ -247,44 +251,77 @@ class AccessLogged(EventAttributes, frozen=True, kw_only=True):
 
 # --- queries ----------------------------------------------------------------------------------
 
-Dt = Annotated[str, msgspec.Meta(description="an XML Schema dateTime, e.g. 2027-01-31T00:00:00Z")]
+Dt = Annotated[
+    str,
+    msgspec.Meta(
+        description="a date-time with a time zone (RFC 3339), e.g. 2027-01-31T00:00:00Z",
+        extra_json_schema={"format": "date-time"},
+    ),
+]
+DraftDid = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]+$", description="a DID"),
+]
+DraftVin = Annotated[
+    str, msgspec.Meta(pattern="^[A-HJ-NPR-Z0-9]{17}$", description="the subject vehicle's VIN")
+]
+Hash = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", description="sha256, lowercase hex")]
+Scope = Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(ACCESS_SCOPES)})]
 
 
-class DraftParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """What a credential draft needs: its type, issuer, subject vehicle and type's fields."""
+class _Draft(
+    msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True, tag_field="type"
+):
+    """A credential draft: who issues it, for which vehicle, from when."""
 
-    type: Annotated[
-        str,
-        msgspec.Meta(
-            description="VehicleBirthCertificate, VehicleRegistration, InsuranceCoverage or "
-            "VehicleAccessGrant"
-        ),
-    ]
-    issuer: Annotated[str, msgspec.Meta(description="the issuing DID (an access grant: owner)")]
-    vin: Annotated[str, msgspec.Meta(description="the subject vehicle's VIN")]
+    issuer: Annotated[DraftDid, msgspec.Meta(description="the issuing DID (a grant: the owner)")]
+    vin: DraftVin
     valid_from: Dt | None = None
+
+
+class BirthCertificateDraft(_Draft, tag="VehicleBirthCertificate", frozen=True, kw_only=True):
+    """A VehicleBirthCertificate: the vehicle as its manufacturer registered it."""
+
+
+class RegistrationDraft(_Draft, tag="VehicleRegistration", frozen=True, kw_only=True):
+    """A VehicleRegistration by a registry; the plate and record only as hashes."""
+
+    region: Annotated[str, msgspec.Meta(pattern="^[A-Z]{2}$", description="ISO 3166 alpha-2")]
+    registration_hash: Hash
+    plate_hash: Hash | None = None
     valid_until: Dt | None = None
-    region: Annotated[str | None, msgspec.Meta(description="registration: region")] = None
-    registration_hash: Annotated[
-        str | None, msgspec.Meta(description="registration: hash of the registration record")
-    ] = None
-    plate_hash: Annotated[
-        str | None, msgspec.Meta(description="registration: hash of the plate")
-    ] = None
-    policy_hash: Annotated[
-        str | None, msgspec.Meta(description="insurance: hash of the policy")
-    ] = None
-    coverage: Annotated[
-        list[str] | None, msgspec.Meta(description="insurance: covered risks (liability, …)")
-    ] = None
-    grantee: Annotated[str | None, msgspec.Meta(description="access grant: who gets access")] = None
-    scopes: Annotated[
-        list[str] | None, msgspec.Meta(description="access grant: unlock, start, …")
-    ] = None
-    max_uses: (
-        Annotated[int, msgspec.Meta(ge=1, description="access grant: at most this many uses")]
+
+
+class InsuranceDraft(_Draft, tag="InsuranceCoverage", frozen=True, kw_only=True):
+    """An InsuranceCoverage by an insurer; the policy only as a hash."""
+
+    policy_hash: Hash
+    valid_until: Dt
+    coverage: (
+        Annotated[
+            list[Annotated[str, msgspec.Meta(pattern="^[a-z_]{1,32}$")]],
+            msgspec.Meta(min_length=1, max_length=16, description="covered risks"),
+        ]
         | None
     ) = None
+
+
+class AccessGrantDraft(_Draft, tag="VehicleAccessGrant", frozen=True, kw_only=True):
+    """A VehicleAccessGrant by the vehicle's owner to a grantee, for a window."""
+
+    grantee: Annotated[DraftDid, msgspec.Meta(description="who gets access")]
+    scopes: Annotated[
+        list[Scope], msgspec.Meta(min_length=1, description=f"some of {', '.join(ACCESS_SCOPES)}")
+    ]
+    valid_until: Dt
+    max_uses: (
+        Annotated[int, msgspec.Meta(ge=1, le=1_000_000, description="at most this many uses")]
+        | None
+    ) = None
+
+
+DraftParams = BirthCertificateDraft | RegistrationDraft | InsuranceDraft | AccessGrantDraft
+"""What a credential draft needs, selected by ``type``."""
 
 
 class StatusParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -201,7 +201,9 @@ class DidDeactivated(EventAttributes, frozen=True, kw_only=True):
 class DidParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Which DID."""
 
-    did: Did
+    did: Annotated[
+        str, msgspec.Meta(pattern="^did:amc:[A-Za-z0-9._:-]{1,128}$", description="a did:amc DID")
+    ]
 
 
 class DidResolution(msgspec.Struct, frozen=True, omit_defaults=True):
