@@ -27,7 +27,7 @@ from amchain.ledger import LedgerError
 from amchain.modules.base import ModuleSpec, QuerySpec
 from amchain.node import Node
 
-__all__ = ["describe_modules", "module_router"]
+__all__ = ["describe_module", "describe_modules", "module_router"]
 
 QUERY_BODY_MAX_BYTES = 256 * 1024
 QUERY_BODY_MAX_DEPTH = 16
@@ -45,54 +45,55 @@ def _schema(type_: Any) -> dict[str, Any]:
     return schema
 
 
-def describe_modules(node: Node) -> dict[str, Any]:
-    """``GET /v1/modules``: every module with its messages, queries and events, each with
-    the JSON Schema of its arguments, parameters, answer or attributes."""
-    modules = []
-    for spec in node.registry.modules:
-        modules.append(
+def describe_module(spec: ModuleSpec) -> dict[str, Any]:
+    """One module as ``GET /v1/modules`` lists it: messages, queries and events, each with
+    the JSON Schema of its arguments, parameters, answer or attributes (what the SDK's
+    catalog and the CLI's generic commands read)."""
+    return {
+        "name": spec.name,
+        "codespace": spec.codespace,
+        "title": spec.title or spec.name,
+        "description": spec.description,
+        "messages": [
             {
-                "name": spec.name,
-                "codespace": spec.codespace,
-                "title": spec.title or spec.name,
-                "description": spec.description,
-                "messages": [
-                    {
-                        "name": message.name,
-                        "summary": message.summary,
-                        "signers": message.signers,
-                        "args_schema": _schema(message.args_type),
-                        "example": None if message.example is None else dict(message.example),
-                    }
-                    for message in spec.messages.values()
-                ],
-                "queries": [
-                    {
-                        "name": query.name,
-                        "summary": query.summary,
-                        "description": query.description,
-                        "method": query.method,
-                        "path": "/v1" + spec.query_path(query),
-                        "path_params": list(query.path_fields()),
-                        "proof": query.proof,
-                        "historical": query.historical,
-                        "params_schema": _schema(query.params_type),
-                        "result_schema": _schema(query.result_type),
-                    }
-                    for query in spec.queries.values()
-                ],
-                "events": [
-                    {
-                        "type": event.event_type,
-                        "summary": (event.__doc__ or "").strip().split("\n")[0],
-                        "attributes_schema": _schema(event),
-                    }
-                    for event in spec.events
-                ],
-                "genesis_schema": None if spec.genesis is None else _schema(spec.genesis.type),
+                "name": message.name,
+                "summary": message.summary,
+                "signers": message.signers,
+                "args_schema": _schema(message.args_type),
+                "example": None if message.example is None else dict(message.example),
             }
-        )
-    return {"modules": modules}
+            for message in spec.messages.values()
+        ],
+        "queries": [
+            {
+                "name": query.name,
+                "summary": query.summary,
+                "description": query.description,
+                "method": query.method,
+                "path": "/v1" + spec.query_path(query),
+                "path_params": list(query.path_fields()),
+                "proof": query.proof,
+                "historical": query.historical,
+                "params_schema": _schema(query.params_type),
+                "result_schema": _schema(query.result_type),
+            }
+            for query in spec.queries.values()
+        ],
+        "events": [
+            {
+                "type": event.event_type,
+                "summary": (event.__doc__ or "").strip().split("\n")[0],
+                "attributes_schema": _schema(event),
+            }
+            for event in spec.events
+        ],
+        "genesis_schema": None if spec.genesis is None else _schema(spec.genesis.type),
+    }
+
+
+def describe_modules(node: Node) -> dict[str, Any]:
+    """``GET /v1/modules``: every module of the node (:func:`describe_module`)."""
+    return {"modules": [describe_module(spec) for spec in node.registry.modules]}
 
 
 def _flag(request: Request, name: str) -> bool:

@@ -50,6 +50,7 @@ DataDirOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine JSON instead of tables.")]
+AsOpt = Annotated[str, typer.Option("--as", help="Keystore name of the signing key.")]
 
 
 @dataclass

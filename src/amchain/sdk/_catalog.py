@@ -30,6 +30,10 @@ class MessageInfo:
     args_schema: dict[str, Any]
     example: dict[str, Any] | None
 
+    def check(self, args: Any) -> None:
+        """Raises: TxBuildError: ``args`` do not fit the message (where and why)."""
+        check_against(self.args_schema, args, f"{self.name} args")
+
 
 @dataclass(frozen=True, slots=True)
 class QueryInfo:
@@ -48,6 +52,10 @@ class QueryInfo:
     def fields(self) -> dict[str, dict[str, Any]]:
         """The parameters' schemas by name (``{}`` for a body that is not an object)."""
         return _properties(self.params_schema)
+
+    def check(self, params: Any) -> None:
+        """Raises: TxBuildError: ``params`` (or the body) do not fit the query."""
+        check_against(self.params_schema, params, f"{self.name} parameters")
 
 
 @dataclass(frozen=True, slots=True)

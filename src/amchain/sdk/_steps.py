@@ -17,7 +17,7 @@ from amchain.crypto import KeyPair
 from amchain.ledger import Transaction
 from amchain.modules.vehicles.types import EVENT_TYPES
 from amchain.sdk._builder import DEFAULT_EXPIRES_IN_MS, build_tx
-from amchain.sdk._catalog import ModuleCatalog, check_against, query_request_parts
+from amchain.sdk._catalog import ModuleCatalog, query_request_parts
 from amchain.sdk._core import (
     ClientState,
     Request,
@@ -183,7 +183,7 @@ def tx(
     plain = msgspec.to_builtins(args)
     if not isinstance(plain, dict):
         raise TxBuildError("args must be a JSON object")
-    check_against(info.args_schema, plain, f"{module}.{message} args")
+    info.check(plain)
     signed = build_tx(
         chain_id=(yield from chain_id(state)),
         signers=_signer_list(signers),
@@ -219,11 +219,7 @@ def query(
     if height is not None and not info.historical:
         raise TxBuildError(f"query {module}.{name} answers at the head only")
     path, query_params, body = query_request_parts(info, params)
-    if body is not None:
-        check_against(info.params_schema, body, f"{module}.{name} body")
-    else:
-        given = {k: v for k, v in params.items() if v is not None}
-        check_against(info.params_schema, given, f"{module}.{name} params")
+    info.check(body if body is not None else {k: v for k, v in params.items() if v is not None})
     query_params.update(proof_params(proof, height))
     response = yield Request(
         info.method,

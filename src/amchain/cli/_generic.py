@@ -1,0 +1,291 @@
+"""The commands every module gets from its spec: ``amchain modules``, ``amchain tx MODULE
+MESSAGE`` and ``amchain query MODULE QUERY``.
+
+They are built from this release's module specs (so ``--help`` works offline and lists
+each field with its type and meaning) and send through the SDK's generic ``tx`` and
+``query``, which check the arguments against the schemas the node publishes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from amchain.api.modules import describe_module
+from amchain.cli._common import (
+    DataDirOpt,
+    JsonOpt,
+    NodeOpt,
+    client,
+    console,
+    err_console,
+    handle_errors,
+    node_url,
+    open_keystore,
+    print_json,
+    print_submit,
+    signer_named,
+    usage_error,
+    want_json,
+)
+from amchain.cli._fields import FieldError, describe_fields, parse_fields
+from amchain.runtime import default_registry
+from amchain.sdk import MessageInfo, ModuleCatalog, QueryInfo, TransportError
+
+__all__ = ["local_catalog", "modules_command", "query_app", "tx_app"]
+
+tx_app = typer.Typer(
+    help="Transactions: any module's message (`amchain tx MODULE MESSAGE --help`), or `show`.",
+    no_args_is_help=True,
+)
+query_app = typer.Typer(
+    help="Any module's query (`amchain query MODULE QUERY --help`).", no_args_is_help=True
+)
+
+
+def local_catalog() -> ModuleCatalog:
+    """The modules of this release, described as a node describes them."""
+    return ModuleCatalog({"modules": [describe_module(s) for s in default_registry().modules]})
+
+
+def _field_lines(schema: dict[str, Any]) -> str:
+    rows = describe_fields(schema)
+    width = min(max((len(name) for name, _, _ in rows), default=0), 36)
+    lines = []
+    for name, kind, meaning in rows:
+        text = f"{name:<{width}}  {kind}"
+        if meaning:
+            text += f" — {meaning}"
+        lines.append(text)
+    # "\b": click keeps the paragraph's lines as they are (one field per line).
+    return "\b\n" + "\n".join(lines) if lines else "(none)"
+
+
+def _example_fields(example: dict[str, Any] | None, prefix: str = "") -> list[str]:
+    pairs: list[str] = []
+    for name, value in (example or {}).items():
+        if isinstance(value, dict):
+            pairs += _example_fields(value, f"{prefix}{name}.")
+        elif isinstance(value, list):
+            pairs.append(f"{prefix}{name}={','.join(str(v) for v in value)}")
+        else:
+            pairs.append(f"{prefix}{name}={value}")
+    return pairs
+
+
+def _read_object(path: Path, option: str) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        usage_error(f"cannot read JSON from {path}: {exc}", option)
+    if not isinstance(value, dict):
+        usage_error(f"{path} does not hold a JSON object", option)
+    return value
+
+
+def _tx_help(module: str, message: MessageInfo) -> str:
+    example = " ".join(f"--field {p}" for p in _example_fields(message.example))
+    lines = [message.summary + "."]
+    if message.signers:
+        lines.append(f"Signed by {message.signers} (--as, --cosigner).")
+    lines.append("Fields (give each as --field NAME=VALUE; ? marks an optional one):")
+    lines.append(_field_lines(message.args_schema))
+    if example:
+        lines.append(f"Example: amchain tx {module} {message.name} {example} --as NAME")
+    return "\n\n".join(lines)
+
+
+def _tx_command(module: str, message: MessageInfo) -> Any:
+    @handle_errors
+    def send(
+        as_: Annotated[str, typer.Option("--as", help="Keystore name of the signing key.")],
+        field: Annotated[
+            list[str] | None,
+            typer.Option("--field", "-f", help="NAME=VALUE, typed by the field; repeatable."),
+        ] = None,
+        args_file: Annotated[
+            Path | None,
+            typer.Option("--args-file", dir_okay=False, help="Arguments as a JSON file."),
+        ] = None,
+        cosigner: Annotated[
+            list[str] | None, typer.Option("--cosigner", help="More signers (keystore names).")
+        ] = None,
+        no_wait: Annotated[
+            bool, typer.Option("--no-wait", help="Answer once admitted, not once committed.")
+        ] = False,
+        node: NodeOpt = None,
+        data_dir: DataDirOpt = None,
+        json_: JsonOpt = False,
+    ) -> None:
+        base = None if args_file is None else _read_object(args_file, "--args-file")
+        try:
+            args = parse_fields(field or [], message.args_schema, base=base)
+        except FieldError as exc:
+            usage_error(str(exc), "--field")
+        keystore = open_keystore(data_dir)
+        signers = [signer_named(keystore, as_)]
+        signers += [signer_named(keystore, name, "--cosigner") for name in cosigner or []]
+        with client(node) as c:
+            result = c.tx(
+                module, message.name, args, signers=signers, wait=None if no_wait else "commit"
+            )
+        print_submit(result, as_json=want_json(json_))
+
+    send.__doc__ = _tx_help(module, message)
+    return send
+
+
+def _query_help(module: str, query: QueryInfo) -> str:
+    lines = [query.summary + "."]
+    if query.method == "POST":
+        lines.append("Body fields (NAME=VALUE; ? marks an optional one):")
+    else:
+        lines.append(
+            "Parameters (NAME=VALUE, or the path's "
+            f"{', '.join(query.path_params) or 'none'} by position):"
+        )
+    lines.append(_field_lines(query.params_schema))
+    extras = []
+    if query.proof == "on_request":
+        extras.append("--proof adds a proof bundle (`amchain verify` checks it)")
+    if query.historical:
+        extras.append("--height N answers as of block N")
+    if extras:
+        lines.append("; ".join(extras) + ".")
+    lines.append(f"Served at {query.method} {query.path}.")
+    return "\n\n".join(lines)
+
+
+def _query_command(module: str, query: QueryInfo) -> Any:
+    @handle_errors
+    def ask(
+        params: Annotated[
+            list[str] | None,
+            typer.Argument(metavar="[PARAM=VALUE]...", help="The query's parameters."),
+        ] = None,
+        proof: Annotated[bool, typer.Option("--proof", help="Add a proof bundle.")] = False,
+        height: Annotated[
+            int | None, typer.Option("--height", min=0, help="Answer as of this height.")
+        ] = None,
+        body_file: Annotated[
+            Path | None,
+            typer.Option("--body-file", dir_okay=False, help="A POST query's body (JSON)."),
+        ] = None,
+        node: NodeOpt = None,
+        json_: JsonOpt = False,
+    ) -> None:
+        base: dict[str, Any] | None = None
+        if body_file is not None:
+            if query.method != "POST":
+                usage_error(f"{query.name} takes parameters, not a body", "--body-file")
+            base = _read_object(body_file, "--body-file")
+        pairs = list(params or [])
+        positional = [p for p in pairs if "=" not in p]
+        named = [p for p in pairs if "=" in p]
+        if len(positional) > len(query.path_params):
+            usage_error(
+                f"{query.name} takes {len(query.path_params)} positional parameter(s) "
+                f"({', '.join(query.path_params) or 'none'}); give the others as NAME=VALUE",
+                "PARAM",
+            )
+        named += [
+            f"{name}={value}" for name, value in zip(query.path_params, positional, strict=False)
+        ]
+        try:
+            values = parse_fields(named, query.params_schema, base=base)
+        except FieldError as exc:
+            usage_error(str(exc), "PARAM")
+        if proof and query.proof != "on_request":
+            usage_error(f"{module} {query.name} does not offer proofs", "--proof")
+        if height is not None and not query.historical:
+            usage_error(f"{module} {query.name} answers at the head only", "--height")
+        with client(node) as c:
+            answer = c.query(module, query.name, proof=proof, height=height, **values)
+        if want_json(json_) or not isinstance(answer, dict | list):
+            print_json(answer)
+        else:
+            console.print_json(json.dumps(answer, ensure_ascii=False))
+
+    ask.__doc__ = _query_help(module, query)
+    return ask
+
+
+def _register() -> None:
+    catalog = local_catalog()
+    for module in catalog.modules.values():
+        module_tx = typer.Typer(
+            help=f"{module.title}: {module.description} Messages of the {module.name} module.",
+            no_args_is_help=True,
+        )
+        for message in module.messages.values():
+            module_tx.command(message.name)(_tx_command(module.name, message))
+        tx_app.add_typer(module_tx, name=module.name)
+        if module.queries:
+            module_query = typer.Typer(
+                help=f"{module.title}: queries of the {module.name} module.",
+                no_args_is_help=True,
+            )
+            for query in module.queries.values():
+                module_query.command(query.name)(_query_command(module.name, query))
+            query_app.add_typer(module_query, name=module.name)
+
+
+_register()
+
+
+@handle_errors
+def modules_command(
+    module: Annotated[
+        str | None, typer.Argument(help="One module: its messages, queries and events.")
+    ] = None,
+    node: NodeOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The chain's modules (as the node runs them; this release's when it is not running)."""
+    try:
+        with client(node) as c:
+            catalog = c.modules()
+        where = f"node {node_url(node)}"
+    except TransportError:
+        catalog = local_catalog()
+        where = "this release"
+        err_console.print(
+            f"note: the node at {node_url(node)} is not reachable; the modules of this release:",
+            markup=False,
+        )
+    if module is not None and module not in catalog.modules:
+        usage_error(f"no module {module!r} ({', '.join(catalog.modules)})", "MODULE")
+    chosen = [catalog.modules[module]] if module else list(catalog.modules.values())
+    if want_json(json_):
+        print_json({"source": where, "modules": [m.raw for m in chosen]})
+        return
+    if module is None:
+        table = Table("module", "what it is", "messages", "queries", title=f"modules of {where}")
+        for info in chosen:
+            table.add_row(
+                info.name,
+                info.description or info.title,
+                ", ".join(info.messages),
+                ", ".join(info.queries),
+            )
+        console.print(table)
+        console.print("details: amchain modules MODULE; send: amchain tx MODULE MESSAGE --help")
+        return
+    info = chosen[0]
+    console.print(f"[bold]{info.name}[/] — {info.description or info.title}")
+    messages = Table("message", "what it does", "signed by", title="messages (amchain tx)")
+    for message in info.messages.values():
+        messages.add_row(message.name, message.summary, message.signers)
+    console.print(messages)
+    queries = Table("query", "what it answers", "route", title="queries (amchain query)")
+    for query in info.queries.values():
+        queries.add_row(query.name, query.summary, f"{query.method} {query.path}")
+    console.print(queries)
+    events = Table("event", "meaning", title="events")
+    for event in info.events:
+        events.add_row(str(event.get("type")), str(event.get("summary", "")))
+    console.print(events)
