@@ -228,8 +228,9 @@ def _tolerant(callback: Callable[..., Any], path: str) -> Callable[..., Any]:
     parameters = list(signature.parameters.values())
     variadic = [p for p in parameters if p.kind == inspect.Parameter.VAR_KEYWORD]
     plain = [p for p in parameters if p.kind != inspect.Parameter.VAR_KEYWORD]
-    run.__signature__ = signature.replace(parameters=plain + extra + variadic)  # type: ignore[attr-defined]
-    run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}
+    widened = signature.replace(parameters=plain + extra + variadic)
+    run.__signature__ = widened  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in widened.parameters.values()}
     return run
 
 
