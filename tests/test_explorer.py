@@ -252,3 +252,23 @@ def test_vehicle_page_links_a_proof_bundle_that_amchain_verify_accepts(
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_module_has_a_page_with_its_messages_queries_events_and_transactions(
+    node: RunningNode, vin: str
+) -> None:
+    index = node.get("/modules")
+    assert index.status_code == 200
+    for name in ("consortium", "identity", "vehicles", "credentials"):
+        assert f'href="/modules/{name}"' in index.text
+    page = node.get("/modules/vehicles").text
+    assert 'id="message-record_event"' in page and "event.work_items" in page
+    assert 'id="query-history"' in page and "vehicles.ownership_changed" in page
+    assert f'href="/vehicles/{vin}"' in page  # its latest transactions
+    answered = node.get("/modules/vehicles/queries/history", vin=vin).text
+    assert 'id="answer-history"' in answered and "odometer rollback attempt refused" in answered
+    refused = node.get("/modules/credentials/queries/status", list="x", index="zz").text
+    assert "index is an integer" in refused
+    assert node.get("/modules/nothing").status_code == 404
+    assert node.get("/modules/vehicles/queries/nothing").status_code == 404
+    assert "查询" in node.get("/modules/vehicles", lang="zh").text

@@ -265,3 +265,19 @@ def test_search_for_unknown_things_says_so(chain: DemoChain, page: Page) -> None
     response = page.goto(chain.node.url + "/search?q=1HGCM82633A000000")
     assert response is not None and response.status == 404
     expect(page.get_by_role("alert")).to_contain_text("Nothing on this chain matches")
+
+
+def test_a_module_page_answers_its_query_form(chain: DemoChain, page: Page, shots: Path) -> None:
+    page.goto(f"{chain.node.url}/modules")
+    page.get_by_role("link", name="Vehicles").click()
+    page.wait_for_url("**/modules/vehicles")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Vehicles")
+    page.locator("#message-record_event summary").click()
+    expect(page.locator("#message-record_event table")).to_contain_text("event.odometer_km")
+    form = page.locator("#query-history")
+    form.get_by_label("vin").fill(chain.rollback_vin)
+    form.get_by_role("button", name="Ask").click()
+    page.wait_for_url("**/modules/vehicles/queries/history?*")
+    expect(page.locator("#answer-history + pre")).to_contain_text(chain.rollback_vin)
+    expect(page.locator("#recent ~ div table").first).to_be_attached()
+    page.screenshot(path=str(shots / "module.png"), full_page=True)

@@ -57,6 +57,7 @@ def test_public_api_is_locked() -> None:
         "AsyncClient",
         "BlockEvent",
         "Client",
+        "FieldInfo",
         "MessageInfo",
         "ModuleCatalog",
         "ModuleInfo",
@@ -68,7 +69,11 @@ def test_public_api_is_locked() -> None:
         "TxBuildError",
         "TxInfo",
         "build_tx",
+        "describe_fields",
         "did_for_key",
+        "resolve_schema",
+        "schema_variants",
+        "without_null",
     ]
     for name in sdk.__all__:
         assert getattr(sdk, name) is not None

@@ -13,7 +13,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["FieldError", "describe_fields", "parse_fields"]
+from amchain.sdk import resolve_schema, schema_variants, without_null
+
+__all__ = ["FieldError", "parse_fields"]
 
 _TRUE = ("1", "true", "yes", "y", "on")
 _FALSE = ("0", "false", "no", "n", "off")
@@ -22,82 +24,6 @@ _FALSE = ("0", "false", "no", "n", "off")
 class FieldError(ValueError):
     """A pair that is not ``NAME=VALUE``, a field the schema lacks, or a value of the wrong
     type (a usage error)."""
-
-
-def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, Any]:
-    seen = 0
-    current = dict(schema)
-    while "$ref" in current and seen < 32:
-        name = str(current.pop("$ref")).rsplit("/", 1)[-1]
-        current = {**root.get("$defs", {}).get(name, {}), **current}
-        seen += 1
-    return current
-
-
-def _variants(schema: Mapping[str, Any], root: Mapping[str, Any]) -> list[dict[str, Any]]:
-    options = schema.get("anyOf") or schema.get("oneOf")
-    if not options:
-        return []
-    return [_resolve(option, root) for option in options]
-
-
-def _without_null(schema: dict[str, Any], root: Mapping[str, Any]) -> dict[str, Any]:
-    """An optional field's non-null schema (``X | None`` is ``anyOf: [X, null]``)."""
-    variants = _variants(schema, root)
-    if variants and "discriminator" not in schema:
-        real = [v for v in variants if v.get("type") != "null"]
-        if len(real) == 1:
-            return real[0]
-    return schema
-
-
-def type_name(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
-    """A short name of a field's type for help texts."""
-    schema = _without_null(_resolve(schema, root), root)
-    if "enum" in schema:
-        return "|".join(str(v) for v in schema["enum"])
-    if "const" in schema:
-        return str(schema["const"])
-    if "discriminator" in schema:
-        tag = schema["discriminator"].get("propertyName", "type")
-        return f"one of {len(schema['discriminator'].get('mapping', {}))} kinds, by {tag}"
-    kind = schema.get("type")
-    if kind == "array":
-        return f"list of {type_name(schema.get('items', {}), root)}"
-    if isinstance(kind, str):
-        return {"integer": "int", "boolean": "bool", "string": "text"}.get(kind, kind)
-    return "JSON"
-
-
-def describe_fields(schema: Mapping[str, Any], *, prefix: str = "") -> list[tuple[str, str, str]]:
-    """``(name, type, meaning)`` of every field, nested fields dotted, required ones marked."""
-    root = schema
-    return list(_describe(_resolve(schema, root), root, prefix))
-
-
-def _describe(
-    schema: Mapping[str, Any], root: Mapping[str, Any], prefix: str
-) -> Iterable[tuple[str, str, str]]:
-    required = set(schema.get("required", []))
-    for name, field in schema.get("properties", {}).items():
-        resolved = _without_null(_resolve(field, root), root)
-        label = prefix + name + ("" if name in required else "?")
-        meaning = str(field.get("description") or resolved.get("description") or "")
-        yield label, type_name(field, root), meaning.split("\n")[0]
-        if "properties" in resolved:
-            yield from _describe(resolved, root, prefix + name + ".")
-        elif "discriminator" in resolved:
-            tag = resolved["discriminator"].get("propertyName", "type")
-            for variant in _variants(resolved, root):
-                value = variant.get("properties", {}).get(tag, {})
-                tags = value.get("enum") or [value.get("const")]
-                yield (
-                    f"{prefix}{name}.* ({tag}={tags[0]})",
-                    "",
-                    str(variant.get("description", "")).split("\n")[0],
-                )
-                sub = {k: v for k, v in variant.get("properties", {}).items() if k != tag}
-                yield from _describe({**variant, "properties": sub}, root, f"{prefix}{name}.")
 
 
 def _nest(pairs: Iterable[str], base: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -119,14 +45,14 @@ def _nest(pairs: Iterable[str], base: Mapping[str, Any] | None) -> dict[str, Any
 
 
 def _convert(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], where: str) -> Any:
-    schema = _resolve(schema, root)
+    schema = resolve_schema(schema, root)
     if not isinstance(value, str):
         if isinstance(value, dict) and ("properties" in schema or "discriminator" in schema):
             return _convert_object(value, schema, root, where)
         return value  # from an args file: already typed
-    if value == "null" and any(v.get("type") == "null" for v in _variants(schema, root)):
+    if value == "null" and any(v.get("type") == "null" for v in schema_variants(schema, root)):
         return None
-    schema = _without_null(schema, root)
+    schema = without_null(schema, root)
     kind = schema.get("type")
     if "enum" in schema or "const" in schema:
         allowed = [str(v) for v in schema.get("enum", [schema.get("const")])]
@@ -168,7 +94,7 @@ def _json(text: str, where: str) -> Any:
 def _convert_object(
     raw: dict[str, Any], schema: Mapping[str, Any], root: Mapping[str, Any], where: str
 ) -> dict[str, Any]:
-    schema = _without_null(dict(schema), root)
+    schema = without_null(dict(schema), root)
     if "discriminator" in schema:
         tag = schema["discriminator"].get("propertyName", "type")
         chosen = raw.get(tag)
@@ -176,7 +102,7 @@ def _convert_object(
         if chosen not in mapping:
             kinds = ", ".join(mapping)
             raise FieldError(f"give {where + '.' if where else ''}{tag}= one of: {kinds}")
-        schema = _resolve({"$ref": mapping[chosen]}, root)
+        schema = resolve_schema({"$ref": mapping[chosen]}, root)
     properties = schema.get("properties", {})
     out: dict[str, Any] = {}
     for name, value in raw.items():
@@ -203,4 +129,4 @@ def parse_fields(
         FieldError: a malformed pair, an unknown field or a value of the wrong type.
     """
     raw = _nest(pairs, base)
-    return _convert_object(raw, _resolve(schema, schema), schema, "")
+    return _convert_object(raw, resolve_schema(schema, schema), schema, "")

@@ -32,9 +32,9 @@ from amchain.cli._common import (
     usage_error,
     want_json,
 )
-from amchain.cli._fields import FieldError, describe_fields, parse_fields
+from amchain.cli._fields import FieldError, parse_fields
 from amchain.runtime import default_registry
-from amchain.sdk import MessageInfo, ModuleCatalog, QueryInfo, TransportError
+from amchain.sdk import MessageInfo, ModuleCatalog, QueryInfo, TransportError, describe_fields
 
 __all__ = ["local_catalog", "modules_command", "query_app", "tx_app"]
 
@@ -53,7 +53,9 @@ def local_catalog() -> ModuleCatalog:
 
 
 def _field_lines(schema: dict[str, Any]) -> str:
-    rows = describe_fields(schema)
+    rows = [
+        (f.name + ("" if f.required else "?"), f.type, f.meaning) for f in describe_fields(schema)
+    ]
     width = min(max((len(name) for name, _, _ in rows), default=0), 36)
     lines = []
     for name, kind, meaning in rows:

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp
 from amchain.explorer import views
 from amchain.explorer.i18n import COOKIE, HTML_LANG, LANGS, pick_lang
 from amchain.explorer.pdf import render_report_pdf
-from amchain.sdk import ApiError, AsyncClient, TransportError
+from amchain.sdk import ApiError, AsyncClient, TransportError, describe_fields
 
 VIN_RE = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$", re.IGNORECASE)
 HEX64_RE = re.compile(r"^(0x)?[0-9a-f]{64}$", re.IGNORECASE)
@@ -173,6 +173,13 @@ class Explorer:
             Route("/vehicles/{vin}", self.page(self.vehicle), name="explorer.vehicle"),
             Route("/vehicles/{vin}/report.pdf", self.page(self.vehicle_pdf), name="explorer.pdf"),
             Route("/search", self.page(self.search), name="explorer.search"),
+            Route("/modules", self.page(self.modules), name="explorer.modules"),
+            Route("/modules/{name}", self.page(self.module), name="explorer.module"),
+            Route(
+                "/modules/{name}/queries/{query}",
+                self.page(self.module_query),
+                name="explorer.module_query",
+            ),
             Mount("/assets", app=StaticFiles(directory=str(static)), name="explorer.assets"),
         ]
 
@@ -335,6 +342,57 @@ class Explorer:
                 "content-disposition": f'attachment; filename="amchain-{vin}-history.pdf"',
                 "cache-control": "no-store",
             },
+        )
+
+    async def modules(self, request: Request) -> Response:
+        catalog = await self.client.modules()
+        return self.render(request, "modules.html", modules=list(catalog.modules.values()))
+
+    async def module(self, request: Request) -> Response:
+        return await self._module_page(request, asked=None)
+
+    async def module_query(self, request: Request) -> Response:
+        return await self._module_page(request, asked=str(request.path_params["query"]))
+
+    async def _module_page(self, request: Request, *, asked: str | None) -> Response:
+        """A module's page: messages with their fields, queries as forms (one of them
+        answered when ``asked``), events, latest transactions."""
+        name = str(request.path_params["name"])
+        catalog = await self.client.modules()
+        info = catalog.modules.get(name)
+        if info is None:
+            raise NotFound(views.translator(request.state.lang)("error.no_module", name=name))
+        if asked is not None and asked not in info.queries:
+            raise NotFound(
+                views.translator(request.state.lang)("error.no_query", name=name, query=asked)
+            )
+        given = {k: v for k, v in request.query_params.items() if v != "" and k != "lang"}
+        answer: Any = None
+        error: str | None = None
+        if asked is not None:
+            query = info.queries[asked]
+            prove = given.pop("proof", None) == "true"
+            try:
+                params = views.query_params(query, given)
+                answer = await self.client.query(name, asked, proof=prove, **params)
+            except ValueError as exc:  # TxBuildError: parameters the query does not take
+                error = str(exc)
+            except ApiError as exc:
+                error = f"{exc.codespace}/{exc.code}: {exc.detail or exc.title}"
+            if prove:
+                given["proof"] = "true"
+        txs = await self.client.list_txs(module=name, limit=25)
+        return self.render(
+            request,
+            "module.html",
+            m=info,
+            fields={msg.name: describe_fields(msg.args_schema) for msg in info.messages.values()},
+            params={q.name: describe_fields(q.params_schema) for q in info.queries.values()},
+            asked=asked,
+            given=given,
+            answer=answer,
+            error=error,
+            txs=txs,
         )
 
     async def search(self, request: Request) -> Response:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amchain.explorer.i18n import translate
+from amchain.sdk import QueryInfo, resolve_schema, without_null
 
 Tr = Callable[..., str]
 
@@ -407,3 +408,32 @@ def tx_rate_chart(
         (chart.left + plot_w, now_label),
     ]
     return chart
+
+
+# -- module pages --------------------------------------------------------------------------
+
+
+def query_params(query: QueryInfo, given: Mapping[str, str]) -> dict[str, Any]:
+    """A query form's text values typed by the query's parameter schema (an integer field
+    becomes an int; the node checks the rest).
+
+    Raises:
+        ValueError: a value that is not of its field's type.
+    """
+    fields = query.fields()
+    params: dict[str, Any] = {}
+    for name, text in given.items():
+        schema = without_null(
+            resolve_schema(fields.get(name, {}), query.params_schema), query.params_schema
+        )
+        kind = schema.get("type")
+        if kind == "integer":
+            try:
+                params[name] = int(text)
+            except ValueError:
+                raise ValueError(f"{name} is an integer, not {text!r}") from None
+        elif kind == "boolean":
+            params[name] = text.lower() in ("1", "true", "yes", "on")
+        else:
+            params[name] = text
+    return params

@@ -33,7 +33,17 @@ Exceptions::
 
 from amchain.sdk._async_client import AsyncClient
 from amchain.sdk._builder import build_tx
-from amchain.sdk._catalog import MessageInfo, ModuleCatalog, ModuleInfo, QueryInfo
+from amchain.sdk._catalog import (
+    FieldInfo,
+    MessageInfo,
+    ModuleCatalog,
+    ModuleInfo,
+    QueryInfo,
+    describe_fields,
+    resolve_schema,
+    schema_variants,
+    without_null,
+)
 from amchain.sdk._client import Client
 from amchain.sdk._core import DEFAULT_BASE_URL
 from amchain.sdk._errors import AmchainError, ApiError, TransportError, TxBuildError
@@ -47,6 +57,7 @@ __all__ = [
     "AsyncClient",
     "BlockEvent",
     "Client",
+    "FieldInfo",
     "MessageInfo",
     "ModuleCatalog",
     "ModuleInfo",
@@ -58,5 +69,9 @@ __all__ = [
     "TxBuildError",
     "TxInfo",
     "build_tx",
+    "describe_fields",
     "did_for_key",
+    "resolve_schema",
+    "schema_variants",
+    "without_null",
 ]

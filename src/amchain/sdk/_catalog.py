@@ -8,7 +8,7 @@ the module, so it works against any node, with any modules.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -17,7 +17,28 @@ import jsonschema
 
 from amchain.sdk._errors import TxBuildError
 
-__all__ = ["MessageInfo", "ModuleCatalog", "ModuleInfo", "QueryInfo"]
+__all__ = [
+    "FieldInfo",
+    "MessageInfo",
+    "ModuleCatalog",
+    "ModuleInfo",
+    "QueryInfo",
+    "describe_fields",
+    "resolve_schema",
+    "schema_variants",
+    "without_null",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """A field of a message's arguments or a query's parameters, for help and forms."""
+
+    name: str
+    """Dotted for nested fields (``event.odometer_km``)."""
+    type: str
+    meaning: str
+    required: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +171,94 @@ class ModuleCatalog:
             raise TxBuildError(
                 f"module {module!r} has no query {name!r} (queries: {known})"
             ) from None
+
+
+def resolve_schema(schema: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, Any]:
+    """``schema`` with its ``$ref`` followed into ``root``'s ``$defs``."""
+    seen = 0
+    current = dict(schema)
+    while "$ref" in current and seen < 32:
+        name = str(current.pop("$ref")).rsplit("/", 1)[-1]
+        current = {**root.get("$defs", {}).get(name, {}), **current}
+        seen += 1
+    return current
+
+
+def schema_variants(schema: Mapping[str, Any], root: Mapping[str, Any]) -> list[dict[str, Any]]:
+    options = schema.get("anyOf") or schema.get("oneOf")
+    if not options:
+        return []
+    return [resolve_schema(option, root) for option in options]
+
+
+def without_null(schema: dict[str, Any], root: Mapping[str, Any]) -> dict[str, Any]:
+    """An optional field's non-null schema (``X | None`` is ``anyOf: [X, null]``)."""
+    variants = schema_variants(schema, root)
+    if variants and "discriminator" not in schema:
+        real = [v for v in variants if v.get("type") != "null"]
+        if len(real) == 1:
+            return real[0]
+    return schema
+
+
+def type_name(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
+    """A short name of a field's type for help texts."""
+    schema = without_null(resolve_schema(schema, root), root)
+    if "enum" in schema:
+        return "|".join(str(v) for v in schema["enum"])
+    if "const" in schema:
+        return str(schema["const"])
+    if "discriminator" in schema:
+        tag = schema["discriminator"].get("propertyName", "type")
+        return f"one of {len(schema['discriminator'].get('mapping', {}))} kinds, by {tag}"
+    kind = schema.get("type")
+    if kind == "array":
+        return f"list of {type_name(schema.get('items', {}), root)}"
+    if isinstance(kind, str):
+        return {"integer": "int", "boolean": "bool", "string": "text"}.get(kind, kind)
+    return "JSON"
+
+
+def describe_fields(schema: Mapping[str, Any], *, prefix: str = "") -> list[FieldInfo]:
+    """Every field of an object schema, nested ones dotted (``event.odometer_km``); a tagged
+    union's variants each introduced by a line naming the tag's value."""
+    root = schema
+    return [
+        FieldInfo(
+            name=name.rstrip("?"), type=kind, meaning=meaning, required=not name.endswith("?")
+        )
+        for name, kind, meaning in _describe(resolve_schema(schema, root), root, prefix)
+    ]
+
+
+def _describe(
+    schema: Mapping[str, Any], root: Mapping[str, Any], prefix: str
+) -> Iterable[tuple[str, str, str]]:
+    required = set(schema.get("required", []))
+    for name, prop in schema.get("properties", {}).items():
+        resolved = without_null(resolve_schema(prop, root), root)
+        label = prefix + name + ("" if name in required else "?")
+        meaning = str(prop.get("description") or resolved.get("description") or "")
+        yield label, type_name(prop, root), _plain(meaning)
+        if "properties" in resolved:
+            yield from _describe(resolved, root, prefix + name + ".")
+        elif "discriminator" in resolved:
+            tag = resolved["discriminator"].get("propertyName", "type")
+            for variant in schema_variants(resolved, root):
+                value = variant.get("properties", {}).get(tag, {})
+                tags = value.get("enum") or [value.get("const")]
+                yield (
+                    f"{prefix}{name}.* ({tag}={tags[0]})",
+                    "",
+                    _plain(str(variant.get("description", ""))),
+                )
+                sub = {k: v for k, v in variant.get("properties", {}).items() if k != tag}
+                yield from _describe({**variant, "properties": sub}, root, f"{prefix}{name}.")
+
+
+def _plain(text: str) -> str:
+    """A docstring's first line without its reStructuredText literal marks."""
+    return text.strip().split("\n")[0].replace("``", "")
 
 
 def check_against(schema: Mapping[str, Any], value: Any, what: str) -> None:
