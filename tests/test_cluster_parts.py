@@ -45,7 +45,7 @@ from amchain.ledger import (
     make_block_header,
     sign_commit_record,
 )
-from amchain.node.cluster import ClusterConfig, ClusterConfigError
+from amchain.node.cluster_config import ClusterConfig, ClusterConfigError
 from amchain.node.localnet import free_ports
 from amchain.node.peer import (
     PeerInfo,
@@ -324,7 +324,7 @@ def _orderer(peer: _RecordingPeer, network_height: int) -> EtcdOrderer:
         endpoints=["http://127.0.0.1:9"], name="p1", url="", node_key_hex="00" * 32
     )
     orderer = EtcdOrderer(config, chain_id=CHAIN, hooks=peer)  # type: ignore[arg-type]
-    orderer.latest_seen = network_height
+    orderer.context.latest_seen = network_height
     return orderer
 
 
@@ -345,15 +345,15 @@ def _offer(
     async def offer() -> bool:
         try:
             for kv in events:
-                orderer._prefetch(kv)
-            prepared = dict(orderer._prepared)
+                orderer.intake.prefetch(kv)
+            prepared = dict(orderer.intake.prepared)
             await asyncio.gather(*prepared.values(), return_exceptions=True)
             for (height, revision), future in prepared.items():
                 if height == late:
                     pending = asyncio.get_running_loop().create_future()
                     asyncio.get_running_loop().call_later(0.05, pending.set_result, future.result())
-                    orderer._prepared[(height, revision)] = pending
-            return await orderer._offer(events)
+                    orderer.intake.prepared[(height, revision)] = pending
+            return await orderer.intake.offer(events)
         finally:
             await orderer.aclose()
 
@@ -391,7 +391,7 @@ def test_blocks_fetched_with_a_quorum_certificate_count_as_final() -> None:
 
     async def apply() -> None:
         try:
-            await orderer._apply_in_writes(certified)  # type: ignore[arg-type]
+            await orderer.intake.apply_in_writes(certified)  # type: ignore[arg-type]
         finally:
             await orderer.aclose()
 

@@ -56,7 +56,8 @@ def node_start(
 ) -> None:
     """Run a consortium peer from its TOML configuration (etcd ordering)."""
     from amchain.api import create_app
-    from amchain.node.cluster import ClusterConfig, ClusterConfigError, ClusterNode
+    from amchain.node.cluster import ClusterNode
+    from amchain.node.cluster_config import ClusterConfig, ClusterConfigError
     from amchain.node.lock import DataDirInUse
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
