@@ -15,7 +15,9 @@ import msgspec
 
 from amchain.ledger import Transaction
 from amchain.sdk import _credential_steps as cs
+from amchain.sdk import _helper_steps as hs
 from amchain.sdk import _steps as steps
+from amchain.sdk._binding import AsyncHelper, async_method
 from amchain.sdk._builder import DEFAULT_EXPIRES_IN_MS
 from amchain.sdk._catalog import ModuleCatalog
 from amchain.sdk._core import (
@@ -34,9 +36,7 @@ from amchain.sdk._core import (
     wrap_transport_error,
 )
 from amchain.sdk._models import BlockEvent, NodeStatus, SubmitResult, TxInfo
-from amchain.sdk._signer import Signer
-from amchain.sdk._steps import SignerLike, Signers
-from amchain.vc import ACCESS_GRANT, VerificationReport
+from amchain.sdk._steps import Signers
 
 __all__ = ["AsyncClient", "AsyncConsortium", "AsyncCredentials", "AsyncIdentity", "AsyncVehicles"]
 
@@ -308,228 +308,48 @@ class AsyncClient:
             raise wrap_transport_error(exc, self.base_url) from exc
 
 
-class _Helper:
-    """A module's helpers: steps run by the client that made them."""
-
-    def __init__(self, run: Run, state: ClientState) -> None:
-        self._run = run
-        self._state = state
-
-
-class AsyncVehicles(_Helper):
+class AsyncVehicles(AsyncHelper):
     """Async twin of :class:`amchain.sdk._client.Vehicles`."""
 
-    async def register(
-        self,
-        signer: SignerLike,
-        *,
-        vin: str,
-        make: str,
-        model: str,
-        model_year: int,
-        owner: str | None = None,
-        vehicle_key: bytes | str | None = None,
-        plant: str | None = None,
-        battery_id: str | None = None,
-        wait: WaitMode = "commit",
-    ) -> SubmitResult:
-        args = steps.register_vehicle_args(
-            vin=vin,
-            make=make,
-            model=model,
-            model_year=model_year,
-            owner=owner,
-            vehicle_key=vehicle_key,
-            plant=plant,
-            battery_id=battery_id,
-        )
-        return await self._run(
-            steps.send(self._state, "vehicles", "register_vehicle", args, signer, wait, TIMEOUT)
-        )
-
-    async def record_event(
-        self, signers: Signers, vin: str, event: Mapping[str, Any], *, wait: WaitMode = "commit"
-    ) -> SubmitResult:
-        args = steps.record_event_args(vin, event)
-        return await self._run(
-            steps.send(self._state, "vehicles", "record_event", args, signers, wait, TIMEOUT)
-        )
-
-    async def transfer(
-        self,
-        seller: SignerLike,
-        buyer: SignerLike,
-        *,
-        vin: str,
-        new_owner: str | None = None,
-        odometer_km: int | None = None,
-        contract_hash: str | None = None,
-        wait: WaitMode = "commit",
-    ) -> SubmitResult:
-        """Private ownership transfer: the current owner and the new owner both sign."""
-        event = steps.transfer_event(new_owner or steps.did_of(buyer), odometer_km, contract_hash)
-        return await self.record_event([seller, buyer], vin, event, wait=wait)
-
-    async def get(self, vin: str) -> dict[str, Any]:
-        return await self._run(steps.get_vehicle(vin))
-
-    async def history(self, vin: str) -> dict[str, Any]:
-        return await self._run(steps.get_history(vin, False, None))
+    register = async_method(hs.register_vehicle)
+    record_event = async_method(hs.record_event)
+    transfer = async_method(hs.transfer)
+    get = async_method(hs.vehicle)
+    history = async_method(hs.vehicle_history)
 
 
-class AsyncIdentity(_Helper):
+class AsyncIdentity(AsyncHelper):
     """Async twin of :class:`amchain.sdk._client.Identity`."""
 
-    async def create_did(
-        self,
-        sponsor: SignerLike,
-        new_key: SignerLike,
-        *,
-        services: list[dict[str, str]] | None = None,
-        wait: WaitMode = "commit",
-    ) -> SubmitResult:
-        """Create the DID of ``new_key`` (sponsored by a consortium member; both sign)."""
-        args: dict[str, Any] = {"public_key": new_key.public_key.hex()}
-        if services:
-            args["services"] = services
-        return await self._run(
-            steps.send(
-                self._state, "identity", "create_did", args, [sponsor, new_key], wait, TIMEOUT
-            )
-        )
-
-    async def resolve(self, did: str) -> dict[str, Any]:
-        return await self._run(steps.resolve_did(did, False))
+    create_did = async_method(hs.create_did)
+    resolve = async_method(hs.resolve)
 
 
-class AsyncConsortium(_Helper):
+class AsyncConsortium(AsyncHelper):
     """Async twin of :class:`amchain.sdk._client.Consortium`."""
 
-    async def add_key(
-        self,
-        admin: SignerLike,
-        new_key: SignerLike,
-        *,
-        org: str,
-        kind: str = "member",
-        wait: WaitMode = "commit",
-    ) -> SubmitResult:
-        """Register ``new_key`` for ``org`` (an admin key signs, the new key co-signs)."""
-        args = {"org": org, "public_key": new_key.public_key.hex(), "kind": kind}
-        return await self._run(
-            steps.send(self._state, "consortium", "add_key", args, [admin, new_key], wait, TIMEOUT)
-        )
-
-    async def revoke_key(
-        self, admin: SignerLike, *, org: str, public_key: bytes | str, wait: WaitMode = "commit"
-    ) -> SubmitResult:
-        key = public_key.hex() if isinstance(public_key, bytes) else public_key
-        args = {"org": org, "public_key": key}
-        return await self._run(
-            steps.send(self._state, "consortium", "revoke_key", args, admin, wait, TIMEOUT)
-        )
+    add_key = async_method(hs.add_key)
+    revoke_key = async_method(hs.revoke_key)
 
 
-class AsyncCredentials(_Helper):
+class AsyncCredentials(AsyncHelper):
     """Async twin of :class:`amchain.sdk._client.Credentials`."""
 
-    async def method_of(self, signer: Signer) -> str:
-        """The DID URL of the signer's key (resolving its DID when it must)."""
-        return await self._run(cs.method_of(signer))
-
-    async def prepare(
-        self, credential_type: str, *, issuer: str, vin: str, **fields: Any
-    ) -> dict[str, Any]:
-        """An unsigned credential drafted by the node (fresh id, free status indexes)."""
-        return await self._run(cs.prepare(credential_type, issuer, vin, fields))
-
-    async def register(
-        self, signer: Signer, credential: Mapping[str, Any], *, wait: WaitMode = "commit"
-    ) -> SubmitResult:
-        """Anchor a signed credential (``grant_access`` for an access grant)."""
-        return await self._run(cs.register(self._state, signer, credential, wait, TIMEOUT))
-
-    async def issue(
-        self, signer: Signer, credential_type: str, *, vin: str, **fields: Any
-    ) -> tuple[dict[str, Any], SubmitResult]:
-        """Draft, sign and anchor a credential; returns (signed credential, result).
-
-        Raises:
-            ApiError: the node refused the draft or the anchoring transaction.
-        """
-        return await self._run(cs.issue(self._state, signer, credential_type, vin, fields, TIMEOUT))
-
-    async def grant_access(
-        self,
-        owner: Signer,
-        *,
-        vin: str,
-        grantee: str,
-        scopes: Sequence[str],
-        hours: float | None = None,
-        valid_from_ms: int | None = None,
-        valid_until_ms: int | None = None,
-        max_uses: int | None = None,
-    ) -> tuple[dict[str, Any], SubmitResult]:
-        """The vehicle's owner grants ``grantee`` the ``scopes`` for a window."""
-        fields = cs.grant_fields(grantee, scopes, valid_from_ms, valid_until_ms, hours, max_uses)
-        return await self._run(cs.issue(self._state, owner, ACCESS_GRANT, vin, fields, TIMEOUT))
-
-    async def set_status(
-        self,
-        signer: Signer,
-        status_list: str,
-        index: int,
-        value: bool,
-        *,
-        wait: WaitMode = "commit",
-    ) -> SubmitResult:
-        return await self._run(
-            cs.set_status(self._state, signer, status_list, index, value, wait, TIMEOUT)
-        )
-
-    async def revoke(self, signer: Signer, credential: Mapping[str, Any] | str) -> SubmitResult:
-        """Revoke for good (a signed credential, or the id of an anchored one)."""
-        return await self._run(
-            cs.change_status(self._state, signer, credential, "revocation", True, TIMEOUT)
-        )
-
-    async def suspend(self, signer: Signer, credential: Mapping[str, Any] | str) -> SubmitResult:
-        return await self._run(
-            cs.change_status(self._state, signer, credential, "suspension", True, TIMEOUT)
-        )
-
-    async def resume(self, signer: Signer, credential: Mapping[str, Any] | str) -> SubmitResult:
-        return await self._run(
-            cs.change_status(self._state, signer, credential, "suspension", False, TIMEOUT)
-        )
-
-    async def status(self, status_list: str, index: int) -> bool:
-        return await self._run(cs.status(status_list, index))
-
-    async def read_status(self, status_list: str, index: int) -> bool | None:
-        return await self._run(cs.read_status(status_list, index))
-
-    async def resolve_document(self, did: str) -> dict[str, Any] | None:
-        return await self._run(cs.resolve_document(did))
-
-    async def verify(self, credential: Mapping[str, Any]) -> VerificationReport:
-        """Verify here, with the ``did:amc`` documents and status bits from the node."""
-        return await self._run(cs.verify_here(credential))
-
-    async def verify_on_node(self, credential: Mapping[str, Any]) -> dict[str, Any]:
-        """Ask the node to verify (``POST /v1/credentials/verify``)."""
-        return await self._run(cs.verify_on_node(credential))
-
-    async def get(self, credential_id: str) -> dict[str, Any]:
-        return await self._run(cs.get(credential_id))
-
-    async def grants(self, vin: str) -> dict[str, Any]:
-        return await self._run(cs.of_vehicle(vin, "grants"))
-
-    async def access_log(self, vin: str) -> dict[str, Any]:
-        return await self._run(cs.of_vehicle(vin, "access-log"))
-
-    async def snapshot(self, vin: str) -> dict[str, Any]:
-        """What the car caches: state entries (and their proofs) at one certified height."""
-        return await self._run(cs.of_vehicle(vin, "agent-snapshot"))
+    method_of = async_method(cs.method_of)
+    prepare = async_method(cs.prepare)
+    register = async_method(cs.register)
+    issue = async_method(cs.issue)
+    grant_access = async_method(cs.grant_access)
+    set_status = async_method(cs.set_status)
+    revoke = async_method(cs.revoke)
+    suspend = async_method(cs.suspend)
+    resume = async_method(cs.resume)
+    status = async_method(cs.status)
+    read_status = async_method(cs.read_status)
+    resolve_document = async_method(cs.resolve_document)
+    verify = async_method(cs.verify)
+    verify_on_node = async_method(cs.verify_on_node)
+    get = async_method(cs.get)
+    grants = async_method(cs.grants)
+    access_log = async_method(cs.access_log)
+    snapshot = async_method(cs.snapshot)

@@ -50,6 +50,9 @@ class MessageInfo:
     signers: str
     args_schema: dict[str, Any]
     example: dict[str, Any] | None
+    cli: dict[str, Any] | None = None
+    """A command of its own the module asks the CLI for (``command``, ``positional``,
+    ``options``, ``field_prefix``, ``summary``)."""
 
     def check(self, args: Any) -> None:
         """Raises: TxBuildError: ``args`` do not fit the message (where and why)."""
@@ -69,6 +72,7 @@ class QueryInfo:
     historical: bool
     params_schema: dict[str, Any]
     result_schema: dict[str, Any]
+    cli: dict[str, Any] | None = None
 
     def fields(self) -> dict[str, dict[str, Any]]:
         """The parameters' schemas by name (``{}`` for a body that is not an object)."""
@@ -121,6 +125,7 @@ class ModuleCatalog:
                         signers=m.get("signers", ""),
                         args_schema=m.get("args_schema", {}),
                         example=m.get("example"),
+                        cli=m.get("cli"),
                     )
                     for m in entry.get("messages", [])
                 },
@@ -135,6 +140,7 @@ class ModuleCatalog:
                         historical=bool(q.get("historical", False)),
                         params_schema=q.get("params_schema", {}),
                         result_schema=q.get("result_schema", {}),
+                        cli=q.get("cli"),
                     )
                     for q in entry.get("queries", [])
                 },

@@ -15,7 +15,9 @@ import msgspec
 
 from amchain.ledger import Transaction
 from amchain.sdk import _credential_steps as cs
+from amchain.sdk import _helper_steps as hs
 from amchain.sdk import _steps as steps
+from amchain.sdk._binding import SyncHelper, sync_method
 from amchain.sdk._builder import DEFAULT_EXPIRES_IN_MS
 from amchain.sdk._catalog import ModuleCatalog
 from amchain.sdk._core import (
@@ -34,9 +36,7 @@ from amchain.sdk._core import (
     wrap_transport_error,
 )
 from amchain.sdk._models import BlockEvent, NodeStatus, SubmitResult, TxInfo
-from amchain.sdk._signer import Signer
-from amchain.sdk._steps import SignerLike, Signers
-from amchain.vc import ACCESS_GRANT, VerificationReport
+from amchain.sdk._steps import Signers
 
 __all__ = ["Client", "Consortium", "Credentials", "Identity", "Vehicles"]
 
@@ -306,228 +306,49 @@ class Client:
             raise wrap_transport_error(exc, self.base_url) from exc
 
 
-class _Helper:
-    """A module's helpers: steps run by the client that made them."""
-
-    def __init__(self, run: Run, state: ClientState) -> None:
-        self._run = run
-        self._state = state
-
-
-class Vehicles(_Helper):
+class Vehicles(SyncHelper):
     """``vehicles`` module: register vehicles, record lifecycle events, read histories."""
 
-    def register(
-        self,
-        signer: SignerLike,
-        *,
-        vin: str,
-        make: str,
-        model: str,
-        model_year: int,
-        owner: str | None = None,
-        vehicle_key: bytes | str | None = None,
-        plant: str | None = None,
-        battery_id: str | None = None,
-        wait: WaitMode = "commit",
-    ) -> SubmitResult:
-        args = steps.register_vehicle_args(
-            vin=vin,
-            make=make,
-            model=model,
-            model_year=model_year,
-            owner=owner,
-            vehicle_key=vehicle_key,
-            plant=plant,
-            battery_id=battery_id,
-        )
-        return self._run(
-            steps.send(self._state, "vehicles", "register_vehicle", args, signer, wait, TIMEOUT)
-        )
-
-    def record_event(
-        self, signers: Signers, vin: str, event: Mapping[str, Any], *, wait: WaitMode = "commit"
-    ) -> SubmitResult:
-        args = steps.record_event_args(vin, event)
-        return self._run(
-            steps.send(self._state, "vehicles", "record_event", args, signers, wait, TIMEOUT)
-        )
-
-    def transfer(
-        self,
-        seller: SignerLike,
-        buyer: SignerLike,
-        *,
-        vin: str,
-        new_owner: str | None = None,
-        odometer_km: int | None = None,
-        contract_hash: str | None = None,
-        wait: WaitMode = "commit",
-    ) -> SubmitResult:
-        """Private ownership transfer: the current owner and the new owner both sign."""
-        event = steps.transfer_event(new_owner or steps.did_of(buyer), odometer_km, contract_hash)
-        return self.record_event([seller, buyer], vin, event, wait=wait)
-
-    def get(self, vin: str) -> dict[str, Any]:
-        return self._run(steps.get_vehicle(vin))
-
-    def history(self, vin: str) -> dict[str, Any]:
-        return self._run(steps.get_history(vin, False, None))
+    register = sync_method(hs.register_vehicle)
+    record_event = sync_method(hs.record_event)
+    transfer = sync_method(hs.transfer)
+    get = sync_method(hs.vehicle)
+    history = sync_method(hs.vehicle_history)
 
 
-class Identity(_Helper):
+class Identity(SyncHelper):
     """``identity`` module: create and resolve DIDs."""
 
-    def create_did(
-        self,
-        sponsor: SignerLike,
-        new_key: SignerLike,
-        *,
-        services: list[dict[str, str]] | None = None,
-        wait: WaitMode = "commit",
-    ) -> SubmitResult:
-        """Create the DID of ``new_key`` (sponsored by a consortium member; both sign)."""
-        args: dict[str, Any] = {"public_key": new_key.public_key.hex()}
-        if services:
-            args["services"] = services
-        return self._run(
-            steps.send(
-                self._state, "identity", "create_did", args, [sponsor, new_key], wait, TIMEOUT
-            )
-        )
-
-    def resolve(self, did: str) -> dict[str, Any]:
-        return self._run(steps.resolve_did(did, False))
+    create_did = sync_method(hs.create_did)
+    resolve = sync_method(hs.resolve)
 
 
-class Consortium(_Helper):
+class Consortium(SyncHelper):
     """``consortium`` module: keys of organisations."""
 
-    def add_key(
-        self,
-        admin: SignerLike,
-        new_key: SignerLike,
-        *,
-        org: str,
-        kind: str = "member",
-        wait: WaitMode = "commit",
-    ) -> SubmitResult:
-        """Register ``new_key`` for ``org`` (an admin key signs, the new key co-signs)."""
-        args = {"org": org, "public_key": new_key.public_key.hex(), "kind": kind}
-        return self._run(
-            steps.send(self._state, "consortium", "add_key", args, [admin, new_key], wait, TIMEOUT)
-        )
-
-    def revoke_key(
-        self, admin: SignerLike, *, org: str, public_key: bytes | str, wait: WaitMode = "commit"
-    ) -> SubmitResult:
-        key = public_key.hex() if isinstance(public_key, bytes) else public_key
-        args = {"org": org, "public_key": key}
-        return self._run(
-            steps.send(self._state, "consortium", "revoke_key", args, admin, wait, TIMEOUT)
-        )
+    add_key = sync_method(hs.add_key)
+    revoke_key = sync_method(hs.revoke_key)
 
 
-class Credentials(_Helper):
-    """``credentials`` module: issue, anchor, revoke, verify; grants, access logs, snapshots."""
+class Credentials(SyncHelper):
+    """``credentials`` module: issue, anchor, revoke, verify; grants, access logs and car
+    snapshots."""
 
-    def method_of(self, signer: Signer) -> str:
-        """The DID URL of the signer's key (resolving its DID when it must)."""
-        return self._run(cs.method_of(signer))
-
-    def prepare(
-        self, credential_type: str, *, issuer: str, vin: str, **fields: Any
-    ) -> dict[str, Any]:
-        """An unsigned credential drafted by the node (fresh id, free status indexes)."""
-        return self._run(cs.prepare(credential_type, issuer, vin, fields))
-
-    def register(
-        self, signer: Signer, credential: Mapping[str, Any], *, wait: WaitMode = "commit"
-    ) -> SubmitResult:
-        """Anchor a signed credential (``grant_access`` for an access grant)."""
-        return self._run(cs.register(self._state, signer, credential, wait, TIMEOUT))
-
-    def issue(
-        self, signer: Signer, credential_type: str, *, vin: str, **fields: Any
-    ) -> tuple[dict[str, Any], SubmitResult]:
-        """Draft, sign and anchor a credential; returns (signed credential, result).
-
-        Raises:
-            ApiError: the node refused the draft or the anchoring transaction.
-        """
-        return self._run(cs.issue(self._state, signer, credential_type, vin, fields, TIMEOUT))
-
-    def grant_access(
-        self,
-        owner: Signer,
-        *,
-        vin: str,
-        grantee: str,
-        scopes: Sequence[str],
-        hours: float | None = None,
-        valid_from_ms: int | None = None,
-        valid_until_ms: int | None = None,
-        max_uses: int | None = None,
-    ) -> tuple[dict[str, Any], SubmitResult]:
-        """The vehicle's owner grants ``grantee`` the ``scopes`` for a window."""
-        fields = cs.grant_fields(grantee, scopes, valid_from_ms, valid_until_ms, hours, max_uses)
-        return self._run(cs.issue(self._state, owner, ACCESS_GRANT, vin, fields, TIMEOUT))
-
-    def set_status(
-        self,
-        signer: Signer,
-        status_list: str,
-        index: int,
-        value: bool,
-        *,
-        wait: WaitMode = "commit",
-    ) -> SubmitResult:
-        return self._run(
-            cs.set_status(self._state, signer, status_list, index, value, wait, TIMEOUT)
-        )
-
-    def revoke(self, signer: Signer, credential: Mapping[str, Any] | str) -> SubmitResult:
-        """Revoke for good (a signed credential, or the id of an anchored one)."""
-        return self._run(
-            cs.change_status(self._state, signer, credential, "revocation", True, TIMEOUT)
-        )
-
-    def suspend(self, signer: Signer, credential: Mapping[str, Any] | str) -> SubmitResult:
-        return self._run(
-            cs.change_status(self._state, signer, credential, "suspension", True, TIMEOUT)
-        )
-
-    def resume(self, signer: Signer, credential: Mapping[str, Any] | str) -> SubmitResult:
-        return self._run(
-            cs.change_status(self._state, signer, credential, "suspension", False, TIMEOUT)
-        )
-
-    def status(self, status_list: str, index: int) -> bool:
-        return self._run(cs.status(status_list, index))
-
-    def read_status(self, status_list: str, index: int) -> bool | None:
-        return self._run(cs.read_status(status_list, index))
-
-    def resolve_document(self, did: str) -> dict[str, Any] | None:
-        return self._run(cs.resolve_document(did))
-
-    def verify(self, credential: Mapping[str, Any]) -> VerificationReport:
-        """Verify here, with the ``did:amc`` documents and status bits from the node."""
-        return self._run(cs.verify_here(credential))
-
-    def verify_on_node(self, credential: Mapping[str, Any]) -> dict[str, Any]:
-        """Ask the node to verify (``POST /v1/credentials/verify``)."""
-        return self._run(cs.verify_on_node(credential))
-
-    def get(self, credential_id: str) -> dict[str, Any]:
-        return self._run(cs.get(credential_id))
-
-    def grants(self, vin: str) -> dict[str, Any]:
-        return self._run(cs.of_vehicle(vin, "grants"))
-
-    def access_log(self, vin: str) -> dict[str, Any]:
-        return self._run(cs.of_vehicle(vin, "access-log"))
-
-    def snapshot(self, vin: str) -> dict[str, Any]:
-        """What the car caches: state entries (and their proofs) at one certified height."""
-        return self._run(cs.of_vehicle(vin, "agent-snapshot"))
+    method_of = sync_method(cs.method_of)
+    prepare = sync_method(cs.prepare)
+    register = sync_method(cs.register)
+    issue = sync_method(cs.issue)
+    grant_access = sync_method(cs.grant_access)
+    set_status = sync_method(cs.set_status)
+    revoke = sync_method(cs.revoke)
+    suspend = sync_method(cs.suspend)
+    resume = sync_method(cs.resume)
+    status = sync_method(cs.status)
+    read_status = sync_method(cs.read_status)
+    resolve_document = sync_method(cs.resolve_document)
+    verify = sync_method(cs.verify)
+    verify_on_node = sync_method(cs.verify_on_node)
+    get = sync_method(cs.get)
+    grants = sync_method(cs.grants)
+    access_log = sync_method(cs.access_log)
+    snapshot = sync_method(cs.snapshot)

@@ -15,7 +15,6 @@ import msgspec
 
 from amchain.crypto import KeyPair
 from amchain.ledger import Transaction
-from amchain.modules.vehicles.types import EVENT_TYPES
 from amchain.sdk._builder import DEFAULT_EXPIRES_IN_MS, build_tx
 from amchain.sdk._catalog import ModuleCatalog, query_request_parts
 from amchain.sdk._core import (
@@ -33,9 +32,9 @@ from amchain.sdk._core import (
 )
 from amchain.sdk._errors import TxBuildError
 from amchain.sdk._models import NodeStatus, SubmitResult, TxInfo
-from amchain.sdk._signer import Signer, did_for_key
+from amchain.sdk._signer import Signer
 
-__all__ = ["SignerLike", "Signers"]
+__all__ = ["SignerLike", "Signers", "send"]
 
 SignerLike = Signer | KeyPair
 Signers = SignerLike | Sequence[SignerLike]
@@ -228,55 +227,6 @@ def query(
         None if body is None else encode_body(body),
     )
     return decode_response(response)
-
-
-# --- vehicles, identity, consortium ------------------------------------------------------------
-
-
-def register_vehicle_args(
-    *,
-    vin: str,
-    make: str,
-    model: str,
-    model_year: int,
-    owner: str | None,
-    vehicle_key: bytes | str | None,
-    plant: str | None,
-    battery_id: str | None,
-) -> dict[str, Any]:
-    key = vehicle_key.hex() if isinstance(vehicle_key, bytes) else vehicle_key
-    return _drop_none(
-        vin=vin,
-        make=make,
-        model=model,
-        model_year=model_year,
-        owner=owner,
-        vehicle_key=key,
-        plant=plant,
-        battery_id=battery_id,
-    )
-
-
-def record_event_args(vin: str, event: Mapping[str, Any]) -> dict[str, Any]:
-    """Raises: TxBuildError: not a typed event."""
-    if not isinstance(event, Mapping) or "type" not in event:
-        raise TxBuildError('an event is a dict with a "type" field, e.g. {"type": "odometer", ...}')
-    if event["type"] not in EVENT_TYPES:
-        raise TxBuildError(f"unknown event type {event['type']!r}; valid: {', '.join(EVENT_TYPES)}")
-    return {"vin": vin, "event": dict(event)}
-
-
-def transfer_event(
-    new_owner: str, odometer_km: int | None, contract_hash: str | None
-) -> dict[str, Any]:
-    return {
-        "type": "ownership_transferred",
-        **_drop_none(new_owner=new_owner, odometer_km=odometer_km, contract_hash=contract_hash),
-    }
-
-
-def did_of(signer: SignerLike) -> str:
-    return signer.did if isinstance(signer, Signer) else did_for_key(signer.public_key)
 
 
 def send(
