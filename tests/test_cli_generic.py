@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from amchain.bench import free_port
 from amchain.cli import app
+from amchain.cli._generic import install_hinted_commands
 from tests.support import RunningNode, start_node
 
 VIN = "1HGCM82633A004352"
@@ -116,3 +118,23 @@ def test_a_shared_option_that_does_not_apply_is_noted_in_one_line(running: Runni
     assert result.exit_code == 0
     assert "--data-dir does not apply to `amchain status`" in result.stderr
     assert "No such option" not in result.stderr
+
+
+def test_a_modules_cli_hint_names_its_own_command(running: RunningNode) -> None:
+    code, out, _ = run(running, "vehicle", "register", "--help")
+    assert code == 0
+    assert "VIN" in out and "--year" in out and "model year" in out
+    assert "amchain tx vehicles register_vehicle" in out
+    code, out, err = run(
+        running, "vehicle", "register", VIN[:-1] + "9", "--make", "Honda", "--model", "Jazz",
+        "--year", "2004", "--as", "oem", "--json",
+    )  # fmt: skip
+    assert code == 1 and "check digit" in (out + err)  # refused by the chain: exit 1
+
+
+def test_a_hint_for_a_group_the_cli_lacks_makes_the_group() -> None:
+    fresh = typer.Typer()
+    install_hinted_commands(fresh, {})
+    result = CliRunner().invoke(fresh, ["vehicle", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "register" in result.stdout and "event" in result.stdout and "show" in result.stdout

@@ -61,6 +61,7 @@ def describe_module(spec: ModuleSpec) -> dict[str, Any]:
                 "signers": message.signers,
                 "args_schema": _schema(message.args_type),
                 "example": None if message.example is None else dict(message.example),
+                "cli": None if message.cli is None else message.cli.describe(),
             }
             for message in spec.messages.values()
         ],
@@ -76,6 +77,7 @@ def describe_module(spec: ModuleSpec) -> dict[str, Any]:
                 "historical": query.historical,
                 "params_schema": _schema(query.params_type),
                 "result_schema": _schema(query.result_type),
+                "cli": None if query.cli is None else query.cli.describe(),
             }
             for query in spec.queries.values()
         ],

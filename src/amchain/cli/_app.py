@@ -35,7 +35,7 @@ from amchain.cli._common import (
     want_json,
 )
 from amchain.cli._credentials import access_app, unlock, vc_app
-from amchain.cli._generic import modules_command, query_app, tx_app
+from amchain.cli._generic import install_hinted_commands, modules_command, query_app, tx_app
 from amchain.cli._keys import did_app, keys_app
 from amchain.cli._tx import tx_show
 from amchain.cli._vehicles import vehicle_app
@@ -64,6 +64,9 @@ app.command("modules")(modules_command)
 tx_app.command("show")(tx_show)
 vehicle_app.command("unlock")(handle_errors(unlock))
 app.command("bench")(bench)
+install_hinted_commands(
+    app, {"vehicle": vehicle_app, "did": did_app, "vc": vc_app, "access": access_app}
+)
 
 
 @app.callback()

@@ -36,7 +36,7 @@ NodeOpt = Annotated[
     str | None,
     typer.Option(
         "--node",
-        help="URL of the node's API [env: AMCHAIN_NODE].",
+        help="URL of the node's API (env: AMCHAIN_NODE).",
         show_default=DEFAULT_BASE_URL,
     ),
 ]
@@ -45,7 +45,7 @@ DataDirOpt = Annotated[
     typer.Option(
         "--data-dir",
         file_okay=False,
-        help="Data dir holding the keystore [env: AMCHAIN_DATA_DIR].",
+        help="Data dir holding the keystore (env: AMCHAIN_DATA_DIR).",
         show_default="~/.amchain",
     ),
 ]

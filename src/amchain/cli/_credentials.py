@@ -200,53 +200,28 @@ def _credential_arg(text: str) -> dict[str, Any] | str:
     return _load_json(path) if path.exists() else text
 
 
-def _status_command(
-    action: str, target: str, as_: str, node: str | None, data_dir_: Path | None, json_: bool
-) -> None:
-    signer = signer_named(open_keystore(data_dir_), as_)
-    credential = _credential_arg(target)
-    with client(node) as c:
-        result = getattr(c.credentials, action)(signer, credential)
-    print_submit(result, as_json=want_json(json_))
+def _status_command(action: str, metavar: str, what: str, doc: str) -> Any:
+    """``vc revoke|suspend|resume`` and ``access revoke|suspend|resume``: one status bit of
+    a credential (a grant is a credential) set through ``client.credentials``."""
 
+    @handle_errors
+    def run(
+        target: str,
+        as_: AsOpt,
+        node: NodeOpt = None,
+        data_dir_: DataDirOpt = None,
+        json_: JsonOpt = False,
+    ) -> None:
+        signer = signer_named(open_keystore(data_dir_), as_)
+        credential = _credential_arg(target)
+        with client(node) as c:
+            result = getattr(c.credentials, action)(signer, credential)
+        print_submit(result, as_json=want_json(json_))
 
-@vc_app.command("revoke")
-@handle_errors
-def vc_revoke(
-    credential: Annotated[str, typer.Argument(metavar="FILE|ID", help="Credential file or id.")],
-    as_: AsOpt,
-    node: NodeOpt = None,
-    data_dir_: DataDirOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Revoke a credential for good (sets its bit on the issuer's revocation list)."""
-    _status_command("revoke", credential, as_, node, data_dir_, json_)
-
-
-@vc_app.command("suspend")
-@handle_errors
-def vc_suspend(
-    credential: Annotated[str, typer.Argument(metavar="FILE|ID", help="Credential file or id.")],
-    as_: AsOpt,
-    node: NodeOpt = None,
-    data_dir_: DataDirOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Suspend a credential (until resumed)."""
-    _status_command("suspend", credential, as_, node, data_dir_, json_)
-
-
-@vc_app.command("resume")
-@handle_errors
-def vc_resume(
-    credential: Annotated[str, typer.Argument(metavar="FILE|ID", help="Credential file or id.")],
-    as_: AsOpt,
-    node: NodeOpt = None,
-    data_dir_: DataDirOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Lift a suspension."""
-    _status_command("resume", credential, as_, node, data_dir_, json_)
+    # set here, not in the signature: string annotations cannot see this call's variables
+    run.__annotations__["target"] = Annotated[str, typer.Argument(metavar=metavar, help=what)]
+    run.__doc__ = doc
+    return run
 
 
 # -- access -----------------------------------------------------------------------------------
@@ -361,54 +336,6 @@ def _time(ms: int | None) -> str:
     if not ms:
         return "-"
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _grant_status(
-    action: str, grant_id: str, as_: str, node: str | None, data_dir_: Path | None, json_: bool
-) -> None:
-    signer = signer_named(open_keystore(data_dir_), as_)
-    with client(node) as c:
-        result = getattr(c.credentials, action)(signer, grant_id)
-    print_submit(result, as_json=want_json(json_))
-
-
-@access_app.command("revoke")
-@handle_errors
-def access_revoke(
-    grant_id: Annotated[str, typer.Argument(metavar="GRANT_ID")],
-    as_: AsOpt,
-    node: NodeOpt = None,
-    data_dir_: DataDirOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Revoke a grant for good (the car denies it after its next refresh)."""
-    _grant_status("revoke", grant_id, as_, node, data_dir_, json_)
-
-
-@access_app.command("suspend")
-@handle_errors
-def access_suspend(
-    grant_id: Annotated[str, typer.Argument(metavar="GRANT_ID")],
-    as_: AsOpt,
-    node: NodeOpt = None,
-    data_dir_: DataDirOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Suspend a grant until resumed."""
-    _grant_status("suspend", grant_id, as_, node, data_dir_, json_)
-
-
-@access_app.command("resume")
-@handle_errors
-def access_resume(
-    grant_id: Annotated[str, typer.Argument(metavar="GRANT_ID")],
-    as_: AsOpt,
-    node: NodeOpt = None,
-    data_dir_: DataDirOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Lift a grant's suspension."""
-    _grant_status("resume", grant_id, as_, node, data_dir_, json_)
 
 
 # -- vehicle unlock ---------------------------------------------------------------------------
@@ -559,3 +486,20 @@ def unlock(
             )
     if not decision["allowed"]:
         raise typer.Exit(1)
+
+
+_STATUS_COMMANDS = (
+    (vc_app, "FILE|ID", "Credential file or id.", {
+        "revoke": "Revoke a credential for good (sets its bit on the issuer's revocation list).",
+        "suspend": "Suspend a credential (until resumed).",
+        "resume": "Lift a suspension.",
+    }),
+    (access_app, "GRANT_ID", "The grant's id.", {
+        "revoke": "Revoke a grant for good (the car denies it after its next refresh).",
+        "suspend": "Suspend a grant until resumed.",
+        "resume": "Lift a grant's suspension.",
+    }),
+)  # fmt: skip
+for _group, _metavar, _what, _docs in _STATUS_COMMANDS:
+    for _action, _doc in _docs.items():
+        _group.command(_action)(_status_command(_action, _metavar, _what, _doc))

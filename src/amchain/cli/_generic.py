@@ -8,11 +8,13 @@ each field with its type and meaning) and send through the SDK's generic ``tx`` 
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.panel import Panel
 from rich.table import Table
 
 from amchain.api.modules import describe_module
@@ -34,9 +36,24 @@ from amchain.cli._common import (
 )
 from amchain.cli._fields import FieldError, parse_fields
 from amchain.runtime import default_registry
-from amchain.sdk import MessageInfo, ModuleCatalog, QueryInfo, TransportError, describe_fields
+from amchain.sdk import (
+    MessageInfo,
+    ModuleCatalog,
+    ModuleInfo,
+    QueryInfo,
+    TransportError,
+    TxBuildError,
+    describe_fields,
+)
 
-__all__ = ["local_catalog", "modules_command", "query_app", "tx_app"]
+__all__ = [
+    "install_hinted_commands",
+    "local_catalog",
+    "modules_command",
+    "print_answer",
+    "query_app",
+    "tx_app",
+]
 
 tx_app = typer.Typer(
     help="Transactions: any module's message (`amchain tx MODULE MESSAGE --help`), or `show`.",
@@ -207,13 +224,203 @@ def _query_command(module: str, query: QueryInfo) -> Any:
             usage_error(f"{module} {query.name} answers at the head only", "--height")
         with client(node) as c:
             answer = c.query(module, query.name, proof=proof, height=height, **values)
-        if want_json(json_) or not isinstance(answer, dict | list):
-            print_json(answer)
-        else:
-            console.print_json(json.dumps(answer, ensure_ascii=False))
+        print_answer(answer, as_json=want_json(json_), title=f"{module} {query.name}")
 
     ask.__doc__ = _query_help(module, query)
     return ask
+
+
+# -- commands of their own, from the modules' CLI hints -------------------------------------
+
+_TAKEN = {"--as", "--field", "--args-file", "--cosigner", "--no-wait", "--node", "--data-dir",
+          "--json", "--proof", "--height", "--body-file", "--help"}  # fmt: skip
+Bound = list[tuple[str, str, str]]  # (parameter name, option or metavar, field path)
+
+
+def _bound_fields(hint: dict[str, Any], schema: dict[str, Any]) -> tuple[Bound, Bound]:
+    """The positional arguments and the options of a hinted command: the hint's own, then
+    every other top-level scalar field as an option of its own name."""
+    positional: Bound = [
+        (f"pos_{i}", path.rsplit(".", 1)[-1].upper(), path)
+        for i, path in enumerate(hint.get("positional", []))
+    ]
+    options: Bound = [
+        (f"opt_{i}", option, path)
+        for i, (option, path) in enumerate(hint.get("options", {}).items())
+    ]
+    taken = _TAKEN | {option for _, option, _ in options}
+    covered = {path for _, _, path in positional + options}
+    for info in describe_fields(schema):
+        option = "--" + info.name.replace("_", "-")
+        scalar = info.type in ("text", "int", "bool") or "|" in info.type
+        if scalar and "." not in info.name and info.name not in covered and option not in taken:
+            options.append((f"opt_{len(options)}", option, info.name))
+            taken.add(option)
+    return positional, options
+
+
+def _pairs(values: dict[str, Any], bound: Bound) -> list[str]:
+    """``path=value`` of the bound parameters that were given."""
+    return [f"{path}={values[name]}" for name, _, path in bound if values.get(name) is not None]
+
+
+def _dress(
+    run: Any,
+    schema: dict[str, Any],
+    positional: Bound,
+    options: Bound,
+    common: list[inspect.Parameter],
+    doc: str,
+) -> Any:
+    """Give ``run`` the typer signature of its bound fields and the common options."""
+    fields = {f.name: f for f in describe_fields(schema)}
+    parameters = []
+    for name, metavar, path in positional:
+        # A union's tag (event.type) is described by the union's field (event).
+        info = fields.get(path) or fields.get(path.rsplit(".", 1)[0])
+        meaning = info.meaning if info is not None else path
+        argument = typer.Argument(metavar=metavar, help=meaning)
+        parameters.append(
+            inspect.Parameter(
+                name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Annotated[str, argument]
+            )
+        )
+    for name, option, path in options:
+        info = fields.get(path)
+        meaning = f"{info.meaning} ({info.type})" if info is not None else f"sets {path}"
+        parameters.append(
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[str | None, typer.Option(option, help=meaning)],
+            )
+        )
+    keyword = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in common]
+    signature = inspect.Signature(parameters + keyword)
+    run.__signature__ = signature
+    run.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+    run.__doc__ = doc
+    return run
+
+
+def _send(
+    module: str, name: str, args: dict[str, Any], values: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    keystore = open_keystore(values["data_dir"])
+    signers = [signer_named(keystore, values["as_"])]
+    signers += [signer_named(keystore, n, "--cosigner") for n in values["cosigner"] or []]
+    with client(values["node"]) as c:
+        result = c.tx(
+            module, name, args, signers=signers, wait=None if values["no_wait"] else "commit"
+        )
+    print_submit(result, as_json=want_json(values["json_"]), extra=extra)
+
+
+def _hinted_tx(module: str, message: MessageInfo, hint: dict[str, Any]) -> Any:
+    schema = message.args_schema
+    positional, options = _bound_fields(hint, schema)
+    prefix = str(hint.get("field_prefix", ""))
+
+    @handle_errors
+    def run(**values: Any) -> None:
+        pairs = _pairs(values, positional) + _pairs(values, options)
+        pairs += [prefix + pair for pair in values["field"] or []]
+        file = values["args_file"]
+        base = None if file is None else _read_object(file, "--args-file")
+        try:
+            args = parse_fields(pairs, schema, base=base)
+            message.check(args)
+        except (FieldError, TxBuildError) as exc:
+            usage_error(str(exc).replace(prefix, "") if prefix else str(exc), "--field")
+        extra = {path: args[path] for _, _, path in positional if path in args}
+        _send(module, message.name, args, values, extra)
+
+    # The generic command's options (--field, --as, --args-file, …) follow the bound ones.
+    generic = _tx_command(module, message)
+    common = list(inspect.signature(generic, eval_str=True).parameters.values())
+    doc = (
+        f"{hint.get('summary') or message.summary}\n\nThe command for `amchain tx {module} "
+        f"{message.name}` (its --help lists every field"
+        + (f"; --field NAME=VALUE sets {prefix}NAME" if prefix else "")
+        + ")."
+    )
+    return _dress(run, schema, positional, options, common, doc)
+
+
+def _hinted_query(module: str, query: QueryInfo, hint: dict[str, Any]) -> Any:
+    schema = query.params_schema
+    positional, options = _bound_fields(hint, schema)
+
+    @handle_errors
+    def run(**values: Any) -> None:
+        try:
+            params = parse_fields(_pairs(values, positional) + _pairs(values, options), schema)
+        except FieldError as exc:
+            usage_error(str(exc), "PARAM")
+        with client(values["node"]) as c:
+            answer = c.query(module, query.name, **params)
+        print_answer(answer, as_json=want_json(values["json_"]), title=str(hint["command"]))
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    common = [
+        inspect.Parameter("node", keyword, default=None, annotation=NodeOpt),
+        inspect.Parameter("json_", keyword, default=False, annotation=JsonOpt),
+    ]
+    summary = hint.get("summary") or query.summary
+    doc = f"{summary}\n\nThe command for `amchain query {module} {query.name}`."
+    return _dress(run, schema, positional, options, common, doc)
+
+
+def _is_flat(answer: Any) -> bool:
+    def plain(value: Any) -> bool:
+        if isinstance(value, list):
+            return all(not isinstance(item, dict | list) for item in value)
+        return not isinstance(value, dict)
+
+    return isinstance(answer, dict) and all(plain(v) for v in answer.values())
+
+
+def print_answer(answer: Any, *, as_json: bool, title: str) -> None:
+    """A query's answer: a table of its fields when it is one flat object, else JSON."""
+    if as_json:
+        print_json(answer)
+        return
+    if not _is_flat(answer):
+        console.print_json(json.dumps(answer, ensure_ascii=False))
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in answer.items():
+        if value is not None:
+            text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            table.add_row(key, text)
+    console.print(Panel(table, title=title, expand=False))
+
+
+def install_hinted_commands(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    """Add the commands the modules' CLI hints ask for (``vehicle register``, …) to their
+    groups; a group not in ``groups`` is made and added to ``app``, so a new module's hints
+    need no CLI code."""
+    groups = dict(groups)
+
+    def group_for(module: ModuleInfo, words: str) -> tuple[typer.Typer, str]:
+        group, name = words.split(" ", 1)
+        if group not in groups:
+            groups[group] = typer.Typer(
+                help=f"{module.title}: {module.description}", no_args_is_help=True
+            )
+            app.add_typer(groups[group], name=group)
+        return groups[group], name
+
+    for module in local_catalog().modules.values():
+        for message in module.messages.values():
+            if message.cli:
+                group, name = group_for(module, str(message.cli["command"]))
+                group.command(name)(_hinted_tx(module.name, message, message.cli))
+        for query in module.queries.values():
+            if query.cli:
+                group, name = group_for(module, str(query.cli["command"]))
+                group.command(name)(_hinted_query(module.name, query, query.cli))
 
 
 def _register() -> None:

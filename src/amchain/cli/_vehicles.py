@@ -1,5 +1,6 @@
-"""``amchain vehicle …``: register, record events, transfer, show, history (the vehicles
-module's messages and queries, with the forms and tables people need)."""
+"""``amchain vehicle transfer`` and ``vehicle history``: the vehicles module's messages and
+queries where people need more than the commands its CLI hints give (``vehicle register``,
+``vehicle event`` and ``vehicle show`` come from those, :mod:`amchain.cli._generic`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.panel import Panel
 from rich.table import Table
 
 from amchain.cli._common import (
-    AsOpt,
     DataDirOpt,
     JsonOpt,
     NodeOpt,
@@ -27,9 +26,6 @@ from amchain.cli._common import (
     usage_error,
     want_json,
 )
-from amchain.cli._fields import FieldError, parse_fields
-from amchain.cli._generic import local_catalog
-from amchain.sdk import TxBuildError
 
 __all__ = ["vehicle_app"]
 
@@ -40,89 +36,6 @@ def _time(ms: int | None) -> str:
     if not ms:
         return "-"
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-@vehicle_app.command("register")
-@handle_errors
-def vehicle_register(
-    vin: Annotated[str, typer.Argument(help="17-character VIN (ISO 3779).")],
-    make: Annotated[str, typer.Option("--make")],
-    model: Annotated[str, typer.Option("--model")],
-    year: Annotated[int, typer.Option("--year", help="Model year.")],
-    as_: AsOpt,
-    owner: Annotated[
-        str | None, typer.Option("--owner", help="Owner DID (default: the manufacturer).")
-    ] = None,
-    vehicle_key: Annotated[
-        str | None, typer.Option("--vehicle-key", help="Hex public key of the OBU.")
-    ] = None,
-    plant: Annotated[str | None, typer.Option("--plant")] = None,
-    battery_id: Annotated[str | None, typer.Option("--battery-id")] = None,
-    node: NodeOpt = None,
-    data_dir: DataDirOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Register a vehicle leaving the line (an OEM key signs)."""
-    signer = signer_named(open_keystore(data_dir), as_)
-    args = {
-        name: value
-        for name, value in (
-            ("vin", vin),
-            ("make", make),
-            ("model", model),
-            ("model_year", year),
-            ("owner", owner),
-            ("vehicle_key", vehicle_key),
-            ("plant", plant),
-            ("battery_id", battery_id),
-        )
-        if value is not None
-    }
-    with client(node) as c:
-        result = c.tx("vehicles", "register_vehicle", args, signers=signer)
-    print_submit(result, as_json=want_json(json_), extra={"vin": vin.upper()})
-
-
-@vehicle_app.command("event")
-@handle_errors
-def vehicle_event(
-    vin: Annotated[str, typer.Argument(help="The vehicle's VIN.")],
-    event_type: Annotated[
-        str, typer.Argument(metavar="TYPE", help="Event type (odometer, serviced, accident, …).")
-    ],
-    as_: AsOpt,
-    odometer_km: Annotated[int | None, typer.Option("--odometer-km", min=0)] = None,
-    field: Annotated[
-        list[str] | None,
-        typer.Option("--field", help="NAME=VALUE, typed by the event's schema; repeat as needed."),
-    ] = None,
-    cosigner: Annotated[
-        list[str] | None, typer.Option("--cosigner", help="More signers (keystore names).")
-    ] = None,
-    node: NodeOpt = None,
-    data_dir: DataDirOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Record a typed lifecycle event on a vehicle's history.
-
-    The event's fields are those of `amchain tx vehicles record_event --help` (without
-    the event. prefix)."""
-    pairs = [f"vin={vin.upper()}", f"event.type={event_type}"]
-    if odometer_km is not None:
-        pairs.append(f"event.odometer_km={odometer_km}")
-    pairs += [f"event.{pair}" for pair in field or []]
-    message = local_catalog().message("vehicles", "record_event")
-    try:
-        args = parse_fields(pairs, message.args_schema)
-        message.check(args)
-    except (FieldError, TxBuildError) as exc:
-        usage_error(str(exc).replace("event.", ""), "--field")
-    keystore = open_keystore(data_dir)
-    signers = [signer_named(keystore, as_)]
-    signers += [signer_named(keystore, n, "--cosigner") for n in cosigner or []]
-    with client(node) as c:
-        result = c.tx("vehicles", "record_event", args, signers=signers)
-    print_submit(result, as_json=want_json(json_), extra={"vin": vin.upper()})
 
 
 @vehicle_app.command("transfer")
@@ -168,45 +81,6 @@ def vehicle_transfer(
             "vehicles", "record_event", {"vin": vin.upper(), "event": event}, signers=signers
         )
     print_submit(result, as_json=want_json(json_), extra={"vin": vin.upper(), "owner": new_owner})
-
-
-@vehicle_app.command("show")
-@handle_errors
-def vehicle_show(
-    vin: Annotated[str, typer.Argument(help="The vehicle's VIN.")],
-    node: NodeOpt = None,
-    json_: JsonOpt = False,
-) -> None:
-    """Show a vehicle's current record."""
-    with client(node) as c:
-        record = c.query("vehicles", "vehicle", vin=vin)
-    if want_json(json_):
-        print_json(record)
-        return
-    table = Table(show_header=False, box=None)
-    for key in (
-        "vin",
-        "did",
-        "make",
-        "model",
-        "model_year",
-        "manufacturer",
-        "owner",
-        "owners_count",
-        "status",
-        "last_odometer_km",
-        "accidents",
-        "open_recalls",
-        "event_count",
-        "history_head",
-        "registered_height",
-        "plant",
-        "battery_id",
-    ):
-        if key in record and record[key] is not None:
-            value = record[key]
-            table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
-    console.print(Panel(table, title=f"vehicle {record.get('vin', vin)}", expand=False))
 
 
 def _short(value: str, n: int = 24) -> str:

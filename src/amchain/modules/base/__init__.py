@@ -29,6 +29,7 @@ from amchain.modules.base.context import (
 from amchain.modules.base.records import decode_record, encode_record
 from amchain.modules.base.roles import ROLES, Role
 from amchain.modules.base.spec import (
+    CliCommand,
     GenesisMember,
     GenesisSpec,
     MessageSpec,
@@ -44,6 +45,7 @@ __all__ = [
     "ROLES",
     "BlockContext",
     "ChainView",
+    "CliCommand",
     "EventAttributes",
     "GenesisMember",
     "GenesisSpec",

@@ -28,6 +28,7 @@ from amchain.modules.base.context import (
 )
 
 __all__ = [
+    "CliCommand",
     "GenesisMember",
     "GenesisSpec",
     "MessageSpec",
@@ -75,6 +76,37 @@ def _is_struct(type_: Any) -> bool:
     return isinstance(type_, type) and issubclass(type_, msgspec.Struct)
 
 
+@dataclass(frozen=True, slots=True)
+class CliCommand:
+    """A command of its own for a message or query, beside the generic ``amchain tx`` and
+    ``amchain query`` (as Cosmos ``autocli`` lets a module name its commands).
+
+    - ``command``: its words, e.g. ``"vehicle register"`` (a group and a name).
+    - ``positional``: the fields given by position, as dotted paths (``"vin"``,
+      ``"event.type"``).
+    - ``options``: options named after fields (``{"--year": "model_year"}``); every other
+      top-level scalar field is an option of its own name too (``--make``).
+    - ``field_prefix``: where ``--field NAME=VALUE`` puts its fields (``"event."``).
+    - ``summary``: the help's first line (default: the message's or query's).
+    """
+
+    command: str
+    positional: tuple[str, ...] = ()
+    options: Mapping[str, str] = field(default_factory=dict)
+    field_prefix: str = ""
+    summary: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        """The hint as plain JSON (what ``GET /v1/modules`` lists)."""
+        return {
+            "command": self.command,
+            "positional": list(self.positional),
+            "options": dict(self.options),
+            "field_prefix": self.field_prefix,
+            "summary": self.summary,
+        }
+
+
 class NoParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """The parameters of a query that takes none."""
 
@@ -117,6 +149,7 @@ class MessageSpec(Generic[Args]):
     - ``signers``: who signs, in words, for help texts ("an OEM key", "the owner and the
       buyer").
     - ``example``: arguments that show the message's shape (help texts, explorer forms).
+    - ``cli``: a command of its own for the message (:class:`CliCommand`).
     """
 
     name: str
@@ -129,6 +162,7 @@ class MessageSpec(Generic[Args]):
     check: Callable[[Args], None] = _no_check
     signers: str = ""
     example: Mapping[str, Any] | None = None
+    cli: CliCommand | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +183,7 @@ class QuerySpec(Generic[Params, Result]):
     - ``historical``: the request may ask for an older ``height``.
     - ``policy(ctx, params)``: who may ask (raises ModuleError to refuse); None is public.
     - ``path``: the route under ``/v1`` (default ``/<module>/<name>``).
+    - ``cli``: a command of its own for the query (:class:`CliCommand`).
     """
 
     name: str
@@ -164,6 +199,7 @@ class QuerySpec(Generic[Params, Result]):
     proof: Literal["no", "on_request", "always"] = "no"
     historical: bool = False
     policy: Callable[[QueryContext, Params], None] | None = None
+    cli: CliCommand | None = None
 
     def path_fields(self) -> tuple[str, ...]:
         """Return the parameter names the path template holds, in order."""

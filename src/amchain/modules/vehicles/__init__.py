@@ -7,7 +7,7 @@ exports; see ``README.md`` for state layout, events, errors and invariants.
 
 from __future__ import annotations
 
-from amchain.modules.base import MessageSpec, ModuleSpec, QuerySpec
+from amchain.modules.base import CliCommand, MessageSpec, ModuleSpec, QuerySpec
 from amchain.modules.vehicles import queries
 from amchain.modules.vehicles.errors import CODESPACE, VehiclesCode, VehiclesError
 from amchain.modules.vehicles.handlers import (
@@ -123,6 +123,12 @@ SPEC = ModuleSpec(
                 "model": "Accord",
                 "model_year": 2003,
             },
+            cli=CliCommand(
+                "vehicle register",
+                positional=("vin",),
+                options={"--year": "model_year"},
+                summary="Register a vehicle leaving the line (an OEM key signs).",
+            ),
         ),
         "record_event": MessageSpec(
             name="record_event",
@@ -139,6 +145,13 @@ SPEC = ModuleSpec(
                 "vin": "1HGCM82633A004352",
                 "event": {"type": "odometer", "odometer_km": 12500, "source": "registry"},
             },
+            cli=CliCommand(
+                "vehicle event",
+                positional=("vin", "event.type"),
+                options={"--odometer-km": "event.odometer_km"},
+                field_prefix="event.",
+                summary="Record a typed lifecycle event on a vehicle's history.",
+            ),
         ),
     },
     queries={
@@ -150,6 +163,7 @@ SPEC = ModuleSpec(
             summary="A vehicle's current record",
             path="/vehicles/{vin}",
             not_found="no vehicle with VIN {vin} is registered",
+            cli=CliCommand("vehicle show", positional=("vin",), summary="Show a vehicle's record."),
         ),
         "history": QuerySpec(
             name="history",
