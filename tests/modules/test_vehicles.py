@@ -12,7 +12,7 @@ from amchain.codec import convert
 from amchain.crypto import KeyPair
 from amchain.ledger import MemoryState, Overlay
 from amchain.modules import consortium, identity, vehicles
-from amchain.modules.base import KeyStanding, ModuleSpec, TxContext
+from amchain.modules.base import GenesisContext, KeyStanding, ModuleSpec, TxContext
 from amchain.modules.vehicles import (
     EVENT_TYPES,
     ROLES_BY_EVENT,
@@ -77,7 +77,9 @@ class Chain:
             ]
         )
         assert consortium.SPEC.genesis is not None
-        consortium.SPEC.genesis.init(self.state, genesis)
+        consortium.SPEC.genesis.init(
+            GenesisContext(chain_id="test", genesis_time_ms=T0, state=self.state), genesis
+        )
 
     def standing(self, public_key: bytes) -> KeyStanding | None:
         for spec in (consortium.SPEC, identity.SPEC):

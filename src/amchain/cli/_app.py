@@ -106,6 +106,15 @@ def up(
             "0: threads in the node process).",
         ),
     ] = None,
+    genesis_time: Annotated[
+        datetime | None,
+        typer.Option(
+            "--genesis-time",
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+            help="A new chain's genesis time, UTC (default: now). In the past, time-based "
+            "rules are already due: e.g. 2022-01-01 puts the chain past AMCT's 3-year lock.",
+        ),
+    ] = None,
 ) -> None:
     """Run a single-node development chain with the REST API (and optional demo traffic)."""
     from amchain.cli._up import run_up
@@ -117,6 +126,11 @@ def up(
         demo=demo,
         demo_vehicles=demo_vehicles,
         admission_processes=admission_processes,
+        genesis_time_ms=(
+            None
+            if genesis_time is None
+            else int(genesis_time.replace(tzinfo=UTC).timestamp() * 1000)
+        ),
     )
 
 

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,14 +149,33 @@ def run_up(
     demo: bool,
     demo_vehicles: int,
     admission_processes: int | None = None,
+    genesis_time_ms: int | None = None,
 ) -> None:
     directory = resolve_data_dir(data_dir)
     _check_port(host, port)
     processes = (os.cpu_count() or 1) if admission_processes is None else admission_processes
-    try:
-        node = Node.open(
-            NodeConfig(data_dir=directory, host=host, port=port, admission_processes=processes)
+    config = NodeConfig(
+        data_dir=directory,
+        host=host,
+        port=port,
+        admission_processes=processes,
+        genesis_time_ms=genesis_time_ms,
+    )
+    if genesis_time_ms is not None and config.genesis_path.exists():
+        err_console.print(
+            f"error: --genesis-time applies to a new chain only; {directory} already holds one "
+            "(use another --data-dir)",
+            markup=False,
+            soft_wrap=True,
         )
+        raise typer.Exit(2)
+    if genesis_time_ms is not None and genesis_time_ms > time.time_ns() // 1_000_000:
+        err_console.print(
+            "error: --genesis-time must not be in the future", markup=False, soft_wrap=True
+        )
+        raise typer.Exit(2)
+    try:
+        node = Node.open(config)
     except Exception as exc:
         err_console.print(
             f"error: cannot open the chain in {directory}: {exc}", markup=False, soft_wrap=True

@@ -5,9 +5,10 @@ produces vehicles with valid VINs (their on-board keys kept in the keystore as
 ``vehicle-<VIN>``, their birth certificates issued as credentials), sells them to people
 (DIDs sponsored by the dealer), registers, services and repairs them, reports accidents and
 claims, transfers some between people (both sign), opens one recall, and makes exactly one
-odometer rollback attempt, which the chain refuses and keeps on record. Then a slow trickle
-of readings continues until the server stops, so an explorer sees blocks arrive. Refusals
-never stop the server.
+odometer rollback attempt, which the chain refuses and keeps on record. Then every module
+that declares demo traffic (``ModuleSpec.demo``) runs its steps, signed by the keys the demo
+holds. Then a slow trickle of readings continues until the server stops, so an explorer sees
+blocks arrive. Refusals never stop the server.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from amchain.crypto import KeyPair
+from amchain.modules.base import ROLES, DemoStep, DemoWorld, ModuleSpec
 from amchain.modules.vehicles.validation import compute_vin_check_digit
 from amchain.node import Keystore, KeystoreError
+from amchain.runtime import default_registry
 from amchain.sdk import AmchainError, ApiError, AsyncClient, Signer, TransportError
 
 ORGS = ("oem", "dealer", "service_center", "insurer", "registry")
@@ -66,7 +69,15 @@ def make_vin(wmi: str, model_year: int) -> str:
 class DemoVehicle:
     vin: str
     owner: Signer
+    car: Signer
     odometer_km: int = 0
+
+
+@dataclass
+class ModuleDemoOutcome:
+    committed: int = 0
+    refused_as_expected: int = 0
+    faults: int = 0
 
 
 class Demo:
@@ -75,10 +86,12 @@ class Demo:
         self.keystore = keystore
         self.console = console
         self.orgs = {}
-        for org in ORGS:
-            stored = keystore.get(org)
-            self.orgs[org] = Signer.for_org(stored.key, stored.org or org, name=org)
+        for org in ORGS + tuple(role for role in ROLES if role not in ORGS):
+            if org in ORGS or org in keystore.names():
+                stored = keystore.get(org)
+                self.orgs[org] = Signer.for_org(stored.key, stored.org or org, name=org)
         self.vehicles: list[DemoVehicle] = []
+        self.people: list[Signer] = []
         self.refused_rollbacks = 0
 
     def _new_person_name(self) -> str:
@@ -98,6 +111,7 @@ class Demo:
             self.keystore = Keystore(self.keystore.path.parent)
             signer.name = self._new_person_name()
             self.keystore.add(signer.name, signer.key, did=signer.did)
+        self.people.append(signer)
         return signer
 
     async def event(self, signers: Signer | list[Signer], vin: str, event: dict[str, Any]) -> None:
@@ -128,7 +142,12 @@ class Demo:
             Keystore(self.keystore.path.parent).add(f"vehicle-{vin}", car_key)
         await self.birth_certificate(vin)
         owner = await self.new_person()
-        car = DemoVehicle(vin=vin, owner=owner, odometer_km=5 + secrets.randbelow(40))
+        car = DemoVehicle(
+            vin=vin,
+            owner=owner,
+            car=Signer(car_key, did=f"did:amc:vin:{vin}"),
+            odometer_km=5 + secrets.randbelow(40),
+        )
         await self.event(
             self.orgs["dealer"],
             vin,
@@ -314,6 +333,72 @@ class Demo:
             progress.advance(task)
             progress.update(task, description="done")
 
+    def world(self, time_ms: int) -> tuple[DemoWorld, dict[str, Signer]]:
+        """What the modules' demos may use, and the signer of every DID in it."""
+        signers = {signer.did: signer for signer in self.orgs.values()}
+        signers.update({person.did: person for person in self.people})
+        signers.update({car.car.did: car.car for car in self.vehicles})
+        world = DemoWorld(
+            orgs={role: signer.did for role, signer in self.orgs.items()},
+            people=tuple(person.did for person in self.people),
+            vehicles={car.vin: car.owner.did for car in self.vehicles},
+            time_ms=time_ms,
+        )
+        return world, signers
+
+    async def module_demos(self, should_stop: Callable[[], bool]) -> None:
+        """Each module's declared demo traffic (``ModuleSpec.demo``), in registry order."""
+        for spec in default_registry().modules:
+            if spec.demo is None or should_stop():
+                continue
+            status = await self.client.status()
+            world, signers = self.world(status.latest_block_time_ms)
+            outcome = ModuleDemoOutcome()
+            for step in spec.demo(world):
+                if should_stop():
+                    return
+                await self.module_step(spec, step, signers, outcome)
+            self.console.print(
+                f"[bold]demo:[/] {spec.name}: {outcome.committed} transactions committed, "
+                f"{outcome.refused_as_expected} refused as expected"
+                + (f", [red]{outcome.faults} unexpected[/]" if outcome.faults else "")
+            )
+
+    async def module_step(
+        self,
+        spec: ModuleSpec,
+        step: DemoStep,
+        signers: dict[str, Signer],
+        outcome: ModuleDemoOutcome,
+    ) -> None:
+        what = step.note or f"{spec.name}.{step.message}"
+        missing = [did for did in step.signers if did not in signers]
+        if missing:
+            outcome.faults += 1
+            self.console.print(f"[red]demo: {what}: no key for {', '.join(missing)}[/]")
+            return
+        try:
+            await self.client.tx(
+                spec.name, step.message, dict(step.args), signers=[signers[d] for d in step.signers]
+            )
+        except ApiError as exc:
+            if step.refused_with == (exc.codespace, exc.code):
+                outcome.refused_as_expected += 1
+                self.console.print(f"[green]✔ refused as expected[/]: {what} — {exc}")
+                return
+            outcome.faults += 1
+            self.console.print(f"[yellow]demo: {what} refused: {exc}[/]")
+            return
+        except AmchainError as exc:
+            outcome.faults += 1
+            self.console.print(f"[yellow]demo: {what} failed: {exc}[/]")
+            return
+        if step.refused_with is not None:
+            outcome.faults += 1
+            self.console.print(f"[bold red]✘ {what} was NOT refused[/]")
+            return
+        outcome.committed += 1
+
     async def trickle(self, should_stop: Callable[[], bool], interval_s: float = 2.0) -> None:
         """One reading or service every ~2 s until the server stops."""
         tick = 0
@@ -365,6 +450,7 @@ async def run_demo(
             demo = Demo(client, Keystore(data_dir), console)
             await client.status()
             await demo.burst(vehicles, should_stop)
+            await demo.module_demos(should_stop)
             if not should_stop():
                 console.print(
                     f"[bold]demo:[/] {len(demo.vehicles)} vehicles on chain, "

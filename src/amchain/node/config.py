@@ -34,6 +34,9 @@ class NodeConfig:
     """Worker processes that parse and admit transactions (0: threads in the node process)."""
     state_cache_entries: int = 50_000
     """Committed state values the block producer keeps in memory (0: none)."""
+    genesis_time_ms: int | None = None
+    """A new development chain's genesis time (default: now); in the past, time-based rules
+    (vesting, maturities) are already due at the first block."""
 
     @property
     def db_path(self) -> Path:

@@ -56,10 +56,11 @@ def create_dev_chain(config: NodeConfig, registry: ModuleRegistry) -> Genesis:
         )
     # A suffix of its own per dev chain, so a transaction signed for one can never be
     # replayed on another (the chain id is in every signed body).
+    now_ms = time.time_ns() // 1_000_000
     genesis = make_genesis(
         registry,
         chain_id=f"{config.chain_id}-{secrets.token_hex(3)}",
-        genesis_time_ms=time.time_ns() // 1_000_000,
+        genesis_time_ms=now_ms if config.genesis_time_ms is None else config.genesis_time_ms,
         members=members,
     )
     node_key = KeyPair.generate()

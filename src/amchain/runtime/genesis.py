@@ -10,7 +10,7 @@ import msgspec
 from amchain.codec import convert, encode_canonical, to_builtins
 from amchain.crypto import sha256
 from amchain.ledger import StateWriter, TxCode, TxError
-from amchain.modules.base import GenesisMember
+from amchain.modules.base import GenesisContext, GenesisMember
 from amchain.runtime.registry import ModuleRegistry
 
 __all__ = ["Genesis", "apply_genesis", "make_genesis"]
@@ -70,4 +70,7 @@ def apply_genesis(registry: ModuleRegistry, state: StateWriter, genesis: Genesis
             continue
         if section is None:
             raise TxError(TxCode.UNKNOWN_MODULE, f"genesis has no section for module {spec.name!r}")
-        spec.genesis.init(state, convert(section, spec.genesis.type, what=f"genesis.{spec.name}"))
+        ctx = GenesisContext(
+            chain_id=genesis.chain_id, genesis_time_ms=genesis.genesis_time_ms, state=state
+        )
+        spec.genesis.init(ctx, convert(section, spec.genesis.type, what=f"genesis.{spec.name}"))

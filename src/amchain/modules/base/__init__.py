@@ -2,7 +2,8 @@
 
 - :mod:`.spec`: :class:`ModuleSpec` with its messages, queries, events, genesis and block hook.
 - :mod:`.context`: :class:`TxContext` (handlers), :class:`BlockContext` (the block hook),
-  :class:`QueryContext` (queries) and the :class:`ChainView` the serving node offers queries.
+  :class:`QueryContext` (queries), :class:`GenesisContext` (genesis) and the
+  :class:`ChainView` the serving node offers queries.
 - :mod:`.records`: how keepers encode and decode their state records.
 - :mod:`.roles`: the consortium roles.
 
@@ -19,6 +20,7 @@ from amchain.modules.base.context import (
     BlockContext,
     ChainView,
     EventAttributes,
+    GenesisContext,
     IndexedTx,
     KeyStanding,
     KeyStatus,
@@ -30,6 +32,8 @@ from amchain.modules.base.records import decode_record, encode_record
 from amchain.modules.base.roles import ROLES, Role
 from amchain.modules.base.spec import (
     CliCommand,
+    DemoStep,
+    DemoWorld,
     GenesisMember,
     GenesisSpec,
     MessageSpec,
@@ -46,7 +50,10 @@ __all__ = [
     "BlockContext",
     "ChainView",
     "CliCommand",
+    "DemoStep",
+    "DemoWorld",
     "EventAttributes",
+    "GenesisContext",
     "GenesisMember",
     "GenesisSpec",
     "IndexedTx",

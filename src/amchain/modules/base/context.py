@@ -21,6 +21,7 @@ __all__ = [
     "BlockContext",
     "ChainView",
     "EventAttributes",
+    "GenesisContext",
     "IndexedTx",
     "KeyStanding",
     "KeyStatus",
@@ -93,6 +94,16 @@ class TxContext:
             for s in self.standings
             if s is not None and s.org is not None and s.status == KeyStatus.ACTIVE
         )
+
+
+@dataclass(frozen=True, slots=True)
+class GenesisContext:
+    """What a module's genesis ``init`` may use: the chain it starts, its genesis time (what
+    time-based rules count from, e.g. a vesting lock) and the state at height 0."""
+
+    chain_id: str
+    genesis_time_ms: int
+    state: StateWriter
 
 
 @dataclass(slots=True)

@@ -18,10 +18,11 @@ from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
-from amchain.ledger import LedgerError, StateReader, StateWriter
+from amchain.ledger import LedgerError, StateReader
 from amchain.modules.base.context import (
     BlockContext,
     EventAttributes,
+    GenesisContext,
     KeyStanding,
     QueryContext,
     TxContext,
@@ -29,6 +30,8 @@ from amchain.modules.base.context import (
 
 __all__ = [
     "CliCommand",
+    "DemoStep",
+    "DemoWorld",
     "GenesisMember",
     "GenesisSpec",
     "MessageSpec",
@@ -105,6 +108,41 @@ class CliCommand:
             "field_prefix": self.field_prefix,
             "summary": self.summary,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class DemoWorld:
+    """What the demo traffic of ``amchain up --demo`` has made when a module's demo runs:
+    every DID here has a key the demo holds, so a :class:`DemoStep` may name it as a signer.
+
+    - ``orgs``: the dev chain's organisations, role → organisation DID
+      (``{"oem": "did:amc:org:oem", …}``).
+    - ``people``: DIDs of the demo's people, in the order they were made.
+    - ``vehicles``: the demo's vehicles, VIN → current owner's DID, in production order; a
+      vehicle's own DID (``did:amc:vin:<VIN>``) signs with its on-board key.
+    - ``time_ms``: the chain's time when the module's demo starts.
+    """
+
+    orgs: Mapping[str, str]
+    people: tuple[str, ...]
+    vehicles: Mapping[str, str]
+    time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class DemoStep:
+    """One transaction of a module's demo traffic, signed by the keys of ``signers`` (DIDs
+    of the :class:`DemoWorld`).
+
+    ``refused_with`` is the refusal the step shows on purpose (``("tokens", 7)``): the demo
+    reports it as expected, and a success as a fault. ``note`` says what the step shows.
+    """
+
+    message: str
+    args: Mapping[str, Any]
+    signers: tuple[str, ...]
+    note: str = ""
+    refused_with: tuple[str, int] | None = None
 
 
 class NoParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -225,12 +263,13 @@ class GenesisSpec(Generic[Section]):
     """A module's section of the genesis document.
 
     - ``type``: msgspec Struct the section must fit (strictly decoded).
-    - ``init(state, section)``: writes the module's state at height 0; raises ModuleError.
+    - ``init(ctx, section)``: writes the module's state at height 0 (``ctx.state``), with
+      the chain id and genesis time at hand; raises ModuleError.
     - ``dev_default(members)``: the section of a new development chain or local consortium.
     """
 
     type: type[Section]
-    init: Callable[[StateWriter, Section], None]
+    init: Callable[[GenesisContext, Section], None]
     dev_default: Callable[[Sequence[GenesisMember]], Section]
 
 
@@ -246,6 +285,8 @@ class ModuleSpec:
     - ``resolve_key(state, key)``: what the module knows about a signing key (consortium
       keys, DID keys), for the runtime's authorisation step.
     - ``title``, ``description``: what the module is, in words, for help and pages.
+    - ``demo(world)``: the module's part of ``amchain up --demo``: transactions in order,
+      built from what the demo made so far (:class:`DemoWorld`); a pure function.
 
     Raises:
         ValueError: names that are not lowercase identifiers, a message or query filed under
@@ -263,6 +304,7 @@ class ModuleSpec:
     resolve_key: Callable[[StateReader, bytes], KeyStanding | None] | None = None
     title: str = ""
     description: str = ""
+    demo: Callable[[DemoWorld], Sequence[DemoStep]] | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

@@ -128,7 +128,9 @@ SPEC = ModuleSpec(
     },
     events=(KeyAdded, KeyRevoked),
     genesis=GenesisSpec(
-        type=ConsortiumGenesis, init=init_genesis, dev_default=handlers.dev_genesis
+        type=ConsortiumGenesis,
+        init=handlers.init_genesis_section,
+        dev_default=handlers.dev_genesis,
     ),
     resolve_key=resolve_key,
     title="Consortium",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from amchain.crypto import EncodingError, InvalidPublicKey, decode_hex, validate_public_key
 from amchain.ledger import StateReader, StateWriter
-from amchain.modules.base import ROLES, GenesisMember, KeyStatus, TxContext
+from amchain.modules.base import ROLES, GenesisContext, GenesisMember, KeyStatus, TxContext
 from amchain.modules.consortium import keeper
 from amchain.modules.consortium.errors import ConsortiumCode, ConsortiumError
 from amchain.modules.consortium.types import (
@@ -27,7 +27,14 @@ from amchain.modules.consortium.types import (
     RevokeKeyArgs,
 )
 
-__all__ = ["add_key", "dev_genesis", "init_genesis", "parse_public_key", "revoke_key"]
+__all__ = [
+    "add_key",
+    "dev_genesis",
+    "init_genesis",
+    "init_genesis_section",
+    "parse_public_key",
+    "revoke_key",
+]
 
 ORG_ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_NAME_CHARS = 200
@@ -260,6 +267,15 @@ def dev_genesis(members: Sequence[GenesisMember]) -> ConsortiumGenesis:
             for member in members
         ]
     )
+
+
+def init_genesis_section(ctx: GenesisContext, genesis: ConsortiumGenesis) -> None:
+    """The spec's genesis ``init``: :func:`init_genesis` on the state at height 0.
+
+    Raises:
+        ConsortiumError: as :func:`init_genesis`.
+    """
+    init_genesis(ctx.state, genesis)
 
 
 def init_genesis(state: StateWriter, genesis: ConsortiumGenesis) -> None:
