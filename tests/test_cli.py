@@ -17,6 +17,7 @@ import pytest
 
 from amchain.bench import NodeProcess, NodeStartError, free_port
 from amchain.modules.vehicles import VehiclesCode
+from amchain.runtime import INSTALLED_MODULES, default_registry
 
 pytestmark = pytest.mark.slow
 
@@ -83,12 +84,7 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 def test_acceptance_scenario(up: NodeProcess) -> None:
     # status and keys
     status = json.loads(ok(run_cli(up, "status", "--json")))
-    assert status["chain_id"] and status["modules"] == [
-        "consortium",
-        "identity",
-        "vehicles",
-        "credentials",
-    ]
+    assert status["chain_id"] and status["modules"] == list(INSTALLED_MODULES)
     assert "chain id" in ok(run_cli(up, "status"))
     keys = json.loads(ok(run_cli(up, "keys", "list", "--json")))["keys"]
     names = {k["name"] for k in keys}
@@ -241,6 +237,15 @@ def test_demo_traffic(start_up) -> None:  # type: ignore[no-untyped-def]
     time.sleep(5)
     assert httpx.get(f"{up.url}/v1/status").json()["height"] > height
     assert _count_demo(up.url)[1] == 1  # exactly one rollback attempt
+    # every module that declares demo traffic runs it, refusals only where it meant them
+    demos = [spec.name for spec in default_registry().modules if spec.demo is not None]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not all(f"demo: {m}:" in up.output() for m in demos):
+        time.sleep(1)
+    for module in demos:
+        line = next(x for x in up.output().splitlines() if f"demo: {module}:" in x)
+        assert "refused as expected" in line and "unexpected" not in line, up.output()
+    assert "NOT refused" not in up.output()
     up.stop()
     assert up.returncode == 0, up.output()
     assert "refused as expected" in up.output()

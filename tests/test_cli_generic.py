@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from amchain.bench import free_port
 from amchain.cli import app
 from amchain.cli._generic import install_hinted_commands
+from amchain.runtime import INSTALLED_MODULES
 from tests.support import RunningNode, start_node
 
 VIN = "1HGCM82633A004352"
@@ -95,9 +96,7 @@ def test_modules_come_from_the_node_or_this_release(running: RunningNode) -> Non
     code, out, _ = run(running, "modules", "--json")
     listed = json.loads(out)
     assert code == 0 and listed["source"] == f"node {running.url}"
-    assert [m["name"] for m in listed["modules"]] == [
-        "consortium", "identity", "vehicles", "credentials",
-    ]  # fmt: skip
+    assert [m["name"] for m in listed["modules"]] == list(INSTALLED_MODULES)
     code, out, _ = run(running, "modules", "vehicles")
     assert code == 0 and "register_vehicle" in out and "vehicles.registered" in out
     closed = f"http://127.0.0.1:{free_port()}"

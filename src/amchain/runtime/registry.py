@@ -21,6 +21,7 @@ INSTALLED_MODULES: tuple[str, ...] = (
     "identity",
     "vehicles",
     "credentials",
+    "tokens",
 )
 
 
