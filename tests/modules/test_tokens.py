@@ -7,19 +7,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from amchain.crypto import KeyPair
 from amchain.ledger import MemoryState, Receipt, make_block_header
-from amchain.modules.base import ROLES, GenesisMember
+from amchain.modules import consortium, tokens
+from amchain.modules.base import ROLES, GenesisContext, GenesisMember
 from amchain.modules.tokens import (
     AMCT_TOTAL_SUPPLY_MINOR,
     QUARTER_MS,
     YEAR_MS,
     TokensCode,
+    TokensError,
     balance_of,
+    keeper,
     supply_of,
 )
 from amchain.runtime import apply_genesis, default_registry, execute_block, make_genesis
@@ -100,8 +104,6 @@ class TokenChain:
         return balance_of(self.state, denom, account)
 
     def pool(self, name: str) -> dict[str, Any]:
-        from amchain.modules.tokens import keeper
-
         pool = keeper.read_pool(self.state, name)
         assert pool is not None
         return {
@@ -482,8 +484,6 @@ def _tx(chain: TokenChain, op: tuple[str, str, str, str, int]) -> Any:
 @given(st.lists(st.lists(operation, min_size=1, max_size=4), min_size=1, max_size=8))
 def test_balances_always_add_up_to_each_supply(blocks: list[list[Any]]) -> None:
     chain = TokenChain()
-    from amchain.modules.tokens import keeper
-
     financier = chain.keys["financier"]
     seed = [("transfer", "AMCT"), ("mint", "CNY-e")]
     chain.block(
@@ -511,3 +511,40 @@ def test_balances_always_add_up_to_each_supply(blocks: list[list[Any]]) -> None:
         assert supply_of(chain.state, "AMCT") + held == AMCT_TOTAL_SUPPLY_MINOR
         for _, raw in chain.state.iter_prefix("tokens/bal/"):
             assert 0 < int(raw) <= MAX_SAFE  # no negative or zero balance is ever stored
+
+
+# --- genesis refusals ---------------------------------------------------------------------------
+
+
+def _genesis_with(change: Any) -> None:
+    """Apply the consortium's and the tokens module's dev sections, AMCT changed."""
+    members = [
+        GenesisMember(id=r, name=r, roles=(r,), admin_keys=(KeyPair.generate().public_key.hex(),))
+        for r in ROLES
+    ]
+    assert consortium.SPEC.genesis is not None and tokens.SPEC.genesis is not None
+    state = MemoryState()
+    ctx = GenesisContext(chain_id="test", genesis_time_ms=T0, state=state)
+    consortium.SPEC.genesis.init(ctx, consortium.SPEC.genesis.dev_default(members))
+    section = tokens.SPEC.genesis.dev_default(members)
+    tokens.SPEC.genesis.init(ctx, msgspec.structs.replace(section, amct=change(section.amct)))
+
+
+def test_a_genesis_whose_pools_do_not_add_up_is_refused() -> None:
+    def short(amct: Any) -> Any:
+        return msgspec.structs.replace(amct, pools=amct.pools[:-1])
+
+    def fraction(amct: Any) -> Any:
+        return msgspec.structs.replace(amct, total_supply_minor=amct.total_supply_minor + 1)
+
+    def stranger(amct: Any) -> Any:
+        return msgspec.structs.replace(amct, foundation_signers=["did:amc:org:nobody"])
+
+    for change, code in (
+        (short, TokensCode.INVALID_GENESIS),
+        (fraction, TokensCode.INVALID_GENESIS),
+        (stranger, TokensCode.UNKNOWN_ACCOUNT),
+    ):
+        with pytest.raises(TokensError) as refused:
+            _genesis_with(change)
+        assert refused.value.code == code, refused.value.message

@@ -147,32 +147,29 @@ def _make_pool(ctx: GenesisContext, amct: AmctGenesis, entry: GenesisPool) -> Po
         )
     if entry.beneficiary is not None:
         require_account(ctx.state, entry.beneficiary, field=f"pool {entry.name} beneficiary")
-    if entry.rule != PoolRule.SCHEDULE:
-        if entry.lock_ms or entry.period_ms or entry.per_period_bp:
-            raise _invalid(f"pool {entry.name!r}: only a schedule pool has a lock and periods")
-        return Pool(
-            name=entry.name,
-            denom=amct.denom,
-            rule=entry.rule,
-            total_minor=total,
-            released_minor=0,
-            beneficiary=entry.beneficiary,
-        )
-    if entry.lock_ms < 0 or entry.period_ms <= 0:
-        raise _invalid(f"pool {entry.name!r}: lock_ms must be 0 or more and period_ms positive")
-    unlock_at_ms = ctx.genesis_time_ms + entry.lock_ms
-    return Pool(
+    pool = Pool(
         name=entry.name,
         denom=amct.denom,
         rule=entry.rule,
         total_minor=total,
         released_minor=0,
         beneficiary=entry.beneficiary,
+    )
+    if entry.rule != PoolRule.SCHEDULE:
+        if entry.lock_ms or entry.period_ms or entry.per_period_bp:
+            raise _invalid(f"pool {entry.name!r}: only a schedule pool has a lock and periods")
+        return pool
+    if entry.lock_ms < 0 or entry.period_ms <= 0:
+        raise _invalid(f"pool {entry.name!r}: lock_ms must be 0 or more and period_ms positive")
+    unlock_at_ms = ctx.genesis_time_ms + entry.lock_ms
+    per_period = _share(
+        amct.total_supply_minor, entry.per_period_bp, f"pool {entry.name!r} per period"
+    )
+    return msgspec.structs.replace(
+        pool,
         unlock_at_ms=unlock_at_ms,
         period_ms=entry.period_ms,
-        per_period_minor=_share(
-            amct.total_supply_minor, entry.per_period_bp, f"pool {entry.name!r} per period"
-        ),
+        per_period_minor=per_period,
         next_release_at_ms=unlock_at_ms,
     )
 
