@@ -257,6 +257,47 @@ def test_submit_single_posts_the_wire_form_and_waits_for_commit() -> None:
     assert result.events[0]["type"] == "vehicles.registered"
 
 
+def test_a_submission_answered_503_is_sent_again_after_retry_after() -> None:
+    from amchain.sdk import _steps
+
+    tx = a_tx()
+    step = _steps.submit(tx, "commit", 10_000)
+    first = next(step)
+    unavailable = problem(503, "node", 2, "etcd is electing a leader")
+    unavailable.headers["Retry-After"] = "1"
+    again = step.send(unavailable)
+    assert again.delay_s == 1.0 and again.body == first.body and first.delay_s == 0
+    with pytest.raises(StopIteration) as done:
+        step.send(committed(json.loads(first.body or b"{}")))
+    assert done.value.value.committed
+    # a node that stays unavailable: the retries stop after the budget, with its answer
+    step = _steps.submit(tx, "commit", 10_000)
+    next(step)
+    delays = []
+    with pytest.raises(ApiError) as refused:
+        while True:
+            delays.append(step.send(unavailable).delay_s)
+    assert refused.value.status == 503 and refused.value.code == 2
+    assert sum(delays) == pytest.approx(15.0)
+
+
+def test_both_clients_wait_and_retry_a_503_answer() -> None:
+    answers = iter([problem(503, "node", 1, "mempool full")])
+    node = MockNode(lambda r: next(answers, None) or committed(json.loads(r.content)))
+    with node.client() as client:
+        assert client.submit(a_tx()).committed
+    assert len(node.posted()) == 2
+    answers = iter([problem(503, "node", 1, "mempool full")])
+    node = MockNode(lambda r: next(answers, None) or committed(json.loads(r.content)))
+
+    async def run() -> None:
+        async with node.async_client() as client:
+            assert (await client.submit(a_tx())).committed
+
+    asyncio.run(run())
+    assert len(node.posted()) == 2
+
+
 def test_submit_without_wait_returns_pending() -> None:
     node = MockNode(
         lambda r: httpx.Response(202, json={"index": 0, "hash": "22" * 32, "status": "pending"})

@@ -13,7 +13,9 @@ Quick start::
 :class:`Client` (``httpx.Client``) and :class:`AsyncClient` (``httpx.AsyncClient``) have the
 same methods, each written once as a sans-IO step that both drive; configuration is
 keyword-only; ``transport=`` swaps the network out (e.g. ``httpx.MockTransport``).
-:func:`build_tx` builds and signs a transaction offline.
+:func:`build_tx` builds and signs a transaction offline. A submission the node answers
+with 503 (a consortium's ordering service electing a leader, a full mempool: nothing was
+admitted) is sent again after its ``Retry-After``, for up to 15 s, before it raises.
 
 Any module, including ones this SDK has no helper for, through the node's catalog
 (``GET /v1/modules``)::

@@ -6,6 +6,7 @@ lacks its twin or their signatures differ).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Protocol, TypeVar, overload
@@ -104,6 +105,8 @@ class AsyncClient:
 
     # -- driving steps -------------------------------------------------------------------
     async def _send(self, request: Request) -> httpx.Response:
+        if request.delay_s:
+            await asyncio.sleep(request.delay_s)
         try:
             return await self._http.request(
                 request.method,

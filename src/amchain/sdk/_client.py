@@ -6,6 +6,7 @@ Every method is one line over a step; :mod:`._async_client` is its twin with ``a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Protocol, TypeVar, overload
@@ -104,6 +105,8 @@ class Client:
 
     # -- driving steps -------------------------------------------------------------------
     def _send(self, request: Request) -> httpx.Response:
+        if request.delay_s:
+            time.sleep(request.delay_s)
         try:
             return self._http.request(
                 request.method,

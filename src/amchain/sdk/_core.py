@@ -37,6 +37,7 @@ __all__ = [
     "error_from_response",
     "normalize_base_url",
     "request_timeout",
+    "retry_delay",
     "wrap_transport_error",
 ]
 
@@ -52,13 +53,15 @@ T = TypeVar("T")
 @dataclass(frozen=True, slots=True)
 class Request:
     """One HTTP request of a step. ``wait_ms``: how long the node may hold it (added to
-    the client's timeout)."""
+    the client's timeout); ``delay_s``: how long the client waits before sending it (a
+    retry after ``Retry-After``)."""
 
     method: str
     path: str
     params: dict[str, Any] = field(default_factory=dict)
     body: bytes | None = None
     wait_ms: int | None = None
+    delay_s: float = 0.0
 
 
 Step = Generator[Request, httpx.Response, T]
@@ -182,6 +185,24 @@ def submit_request(
         body, is_batch = {"txs": [t.to_wire() for t in items]}, True
     wait_ms = timeout_ms if wait else None
     return Request("POST", "/v1/txs", params, encode_body(body), wait_ms), is_batch
+
+
+SUBMIT_RETRY_BUDGET_S = 15.0
+"""How long a submission is retried while the node answers 503 (the ordering service
+electing a new leader, a full mempool): a 503 refuses the whole request before admission,
+so sending the same signed transactions again is safe."""
+
+
+def retry_delay(response: httpx.Response, waited_s: float) -> float | None:
+    """Seconds to wait before sending a refused submission again, or None: not a 503, or
+    the retry budget is spent. Follows ``Retry-After`` (seconds), between 0.2 s and 2 s."""
+    if response.status_code != 503 or waited_s >= SUBMIT_RETRY_BUDGET_S:
+        return None
+    try:
+        delay = float(response.headers.get("retry-after", "1"))
+    except ValueError:
+        delay = 1.0
+    return min(max(delay, 0.2), 2.0, SUBMIT_RETRY_BUDGET_S - waited_s)
 
 
 def parse_submit(response: httpx.Response, is_batch: bool) -> SubmitResult | list[SubmitResult]:

@@ -7,6 +7,7 @@ node's module catalog, and the thin typed helpers of the ``vehicles``, ``identit
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import quote
@@ -28,6 +29,7 @@ from amchain.sdk._core import (
     get_object,
     parse_submit,
     proof_params,
+    retry_delay,
     submit_request,
 )
 from amchain.sdk._errors import TxBuildError
@@ -82,6 +84,10 @@ def submit(
 ) -> Step[SubmitResult | list[SubmitResult]]:
     request, is_batch = submit_request(txs, wait, timeout_ms)
     response = yield request
+    waited_s = 0.0
+    while (delay := retry_delay(response, waited_s)) is not None:
+        waited_s += delay
+        response = yield dataclasses.replace(request, delay_s=delay)
     return parse_submit(response, is_batch)
 
 
