@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from amchain.crypto import KeyPair
-from amchain.ledger import MemoryState, Receipt, make_block_header
+from amchain.ledger import MemoryState, Receipt
 from amchain.modules import consortium, tokens
 from amchain.modules.base import ROLES, GenesisContext, GenesisMember
 from amchain.modules.tokens import (
@@ -26,79 +26,16 @@ from amchain.modules.tokens import (
     keeper,
     supply_of,
 )
-from amchain.runtime import apply_genesis, default_registry, execute_block, make_genesis
 from amchain.sdk import build_tx
+from tests.modules.runtime_chain import T0, RuntimeChain, org
 
-T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 AMCT = 1_000_000
 MAX_SAFE = 2**53 - 1
 
 
-def org(role: str) -> str:
-    return f"did:amc:org:{role}"
-
-
-class TokenChain:
-    """A chain of the installed modules at genesis time ``T0``, one organisation per role,
-    executing one signed transaction per block."""
-
+class TokenChain(RuntimeChain):
     def __init__(self) -> None:
-        self.registry = default_registry()
-        self.keys = {role: KeyPair.generate() for role in ROLES}
-        members = [
-            GenesisMember(
-                id=role, name=role, roles=(role,), admin_keys=(self.keys[role].public_key.hex(),)
-            )
-            for role in ROLES
-        ]
-        genesis = make_genesis(self.registry, chain_id="test", genesis_time_ms=T0, members=members)
-        self.state = MemoryState()
-        apply_genesis(self.registry, self.state, genesis)
-        self.height = 0
-        self.time_ms = T0
-        self.hook_receipts: list[Receipt] = []
-
-    def block(self, txs: list[Any], *, at_ms: int | None = None) -> list[Receipt]:
-        self.height += 1
-        self.time_ms = at_ms if at_ms is not None else self.time_ms + 5_000
-        header = make_block_header(
-            chain_id="test",
-            height=self.height,
-            prev_hash="00" * 32,
-            time_ms=self.time_ms,
-            txs=txs,
-            proposer=b"\x00" * 32,
-        )
-        result = execute_block(self.registry, self.state, header, txs)
-        for key, value in result.write_set:
-            if value is None:
-                self.state.delete(key)
-            else:
-                self.state.set(key, value)
-        self.hook_receipts = result.hook_receipts
-        return result.receipts
-
-    def send(
-        self, message: str, args: dict[str, Any], *signers: KeyPair, module: str = "tokens"
-    ) -> Receipt:
-        tx = build_tx(
-            chain_id="test", signers=list(signers), module=module, message=message, args=args
-        )
-        (receipt,) = self.block([tx])
-        return receipt
-
-    def person(self) -> tuple[KeyPair, str]:
-        key = KeyPair.generate()
-        receipt = self.send(
-            "create_did",
-            {"public_key": key.public_key.hex()},
-            self.keys["registry"],
-            key,
-            module="identity",
-        )
-        assert receipt.ok, receipt.message
-        did = next(e.attributes["did"] for e in receipt.events if e.type == "identity.did_created")
-        return key, str(did)
+        super().__init__("tokens")
 
     def balance(self, denom: str, account: str) -> int:
         return balance_of(self.state, denom, account)
@@ -111,9 +48,6 @@ class TokenChain:
             "released": pool.released_minor,
             "next": pool.next_release_at_ms,
         }
-
-    def balances_sum(self, denom: str) -> int:
-        return sum(int(raw) for _, raw in self.state.iter_prefix(f"tokens/bal/{denom}/"))
 
 
 def refused(receipt: Receipt, code: TokensCode) -> None:

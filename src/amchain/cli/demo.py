@@ -50,6 +50,7 @@ WORK_ITEMS = (["oil", "oil_filter"], ["brake_pads"], ["tyres", "alignment"],
               ["oil", "air_filter", "cabin_filter"], ["coolant"], ["battery_check"])  # fmt: skip
 SEVERITIES = ("minor", "moderate", "severe")
 ROLLBACK_CODE = 7  # vehicles/ODOMETER_ROLLBACK
+MAX_STEP_WAIT_S = 300  # a module demo step waits at most this long for its time
 
 
 def random_hash() -> str:
@@ -371,7 +372,16 @@ class Demo:
         signers: dict[str, Signer],
         outcome: ModuleDemoOutcome,
     ) -> None:
-        what = step.note or f"{spec.name}.{step.message}"
+        module = step.module or spec.name
+        what = step.note or f"{module}.{step.message}"
+        if step.not_before_ms is not None:
+            wait_s = step.not_before_ms / 1000 - time.time()
+            if wait_s > MAX_STEP_WAIT_S:
+                outcome.faults += 1
+                self.console.print(f"[yellow]demo: {what}: due too far ahead, skipped[/]")
+                return
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
         missing = [did for did in step.signers if did not in signers]
         if missing:
             outcome.faults += 1
@@ -379,7 +389,7 @@ class Demo:
             return
         try:
             await self.client.tx(
-                spec.name, step.message, dict(step.args), signers=[signers[d] for d in step.signers]
+                module, step.message, dict(step.args), signers=[signers[d] for d in step.signers]
             )
         except ApiError as exc:
             if step.refused_with == (exc.codespace, exc.code):

@@ -96,6 +96,8 @@ def vehicle_summary(history: Mapping[str, Any], tr: Tr) -> list[tuple[str, str]]
         parts.append((tr("summary.recalls", n=len(flags["open_recalls"])), "warn"))
     if flags.get("scrapped"):
         parts.append((tr("summary.scrapped"), "warn"))
+    for lien in flags.get("liens") or []:
+        parts.append((tr("summary.lien", holder=lien.get("holder", "?")), "warn"))
     return parts
 
 

@@ -22,6 +22,7 @@ INSTALLED_MODULES: tuple[str, ...] = (
     "vehicles",
     "credentials",
     "tokens",
+    "finance",
 )
 
 

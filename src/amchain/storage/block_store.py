@@ -93,12 +93,18 @@ class StateView:
 
     def iter_prefix(self, prefix: str) -> Iterator[tuple[str, bytes]]:
         # Keys are compared as text; '\U0010ffff' sorts after every key with this prefix.
-        rows = self._conn.execute(
+        # Rows come a batch at a time, so a reader that stops early (a queue read up to
+        # "now") reads only what it looked at; the cursor closes with the iterator.
+        cursor = self._conn.execute(
             "SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key",
             (prefix, prefix + "\U0010ffff"),
-        ).fetchall()
-        for key, value in rows:
-            yield key, bytes(value)
+        )
+        try:
+            while rows := cursor.fetchmany(256):
+                for key, value in rows:
+                    yield key, bytes(value)
+        finally:
+            cursor.close()
 
 
 class BlockStore:

@@ -136,6 +136,9 @@ class DemoStep:
 
     ``refused_with`` is the refusal the step shows on purpose (``("tokens", 7)``): the demo
     reports it as expected, and a success as a fault. ``note`` says what the step shows.
+    ``module``: another module's message the step sends (default: the declaring module's).
+    ``not_before_ms``: the demo waits until the clock passes it (a maturity), at most a few
+    minutes.
     """
 
     message: str
@@ -143,6 +146,8 @@ class DemoStep:
     signers: tuple[str, ...]
     note: str = ""
     refused_with: tuple[str, int] | None = None
+    module: str | None = None
+    not_before_ms: int | None = None
 
 
 class NoParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -19,7 +19,7 @@ from amchain.modules.base import (
 from amchain.modules.tokens import handlers, queries
 from amchain.modules.tokens.demo import demo_steps
 from amchain.modules.tokens.errors import TokensCode, TokensError
-from amchain.modules.tokens.handlers import move, release_from_pool
+from amchain.modules.tokens.handlers import move, pay, pay_reward, release_from_pool
 from amchain.modules.tokens.handlers.genesis import (
     AMCT_TOTAL_SUPPLY_MINOR,
     QUARTER_MS,
@@ -93,6 +93,8 @@ __all__ = [
     "balance_of",
     "balance_state_key",
     "move",
+    "pay",
+    "pay_reward",
     "release_from_pool",
     "supply_of",
 ]

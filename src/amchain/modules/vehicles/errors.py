@@ -40,6 +40,9 @@ class VehiclesCode(IntEnum):
     RECALL_NOT_OPEN = 20
     RECALL_ALREADY_OPEN = 21
     INVALID_VEHICLE_KEY = 22
+    LIEN_HOLDER_SIGNATURE_MISSING = 23
+    UNKNOWN_LIEN = 24
+    LIEN_EXISTS = 25
 
 
 class VehiclesError(ModuleError):

@@ -12,7 +12,7 @@ import msgspec
 
 from amchain.codec import to_builtins
 from amchain.crypto import EncodingError, InvalidPublicKey, decode_hex, validate_public_key
-from amchain.ledger import StateReader
+from amchain.ledger import StateReader, StateWriter
 from amchain.modules import consortium, identity
 from amchain.modules.base import KeyStatus, TxContext
 from amchain.modules.vehicles import keeper
@@ -26,6 +26,7 @@ from amchain.modules.vehicles.types import (
     HistoryEventRecorded,
     InspectedEvent,
     InsuranceClaimEvent,
+    Lien,
     OdometerEvent,
     OwnershipChanged,
     OwnershipTransferredEvent,
@@ -444,6 +445,7 @@ def _authorise_event(ctx: TxContext, record: VehicleRecord, event: VehicleEvent)
                 f"{record.owner}",
                 details={"vin": record.vin, "owner": record.owner},
             )
+        _require_lien_holders(ctx, record)
         if not _some_signer_controls(ctx, event.new_owner):
             raise VehiclesError(
                 VehiclesCode.BUYER_SIGNATURE_MISSING,
@@ -452,6 +454,8 @@ def _authorise_event(ctx: TxContext, record: VehicleRecord, event: VehicleEvent)
                 details={"vin": record.vin, "new_owner": event.new_owner},
             )
         return record.owner
+    if isinstance(event, SoldEvent):
+        _require_lien_holders(ctx, record)
     if isinstance(event, RecallNoticeEvent):
         if record.manufacturer not in _orgs_with_roles(ctx, (MANUFACTURER_ROLE,)):
             raise VehiclesError(
@@ -551,6 +555,125 @@ def _append_history(
             updated, last_odometer_km=odometer_km, last_odometer_seq=seq
         )
     return updated
+
+
+def _require_lien_holders(ctx: TxContext, record: VehicleRecord) -> None:
+    """Refuse a change of owner that a lien holder did not co-sign.
+
+    Raises:
+        VehiclesError: LIEN_HOLDER_SIGNATURE_MISSING.
+    """
+    for lien in record.liens:
+        if not _some_signer_controls(ctx, lien.holder):
+            raise VehiclesError(
+                VehiclesCode.LIEN_HOLDER_SIGNATURE_MISSING,
+                f"vehicle {record.vin} carries a lien of {lien.holder} ({lien.reference}): "
+                "a change of owner needs the lien holder's signature too",
+                details={"vin": record.vin, "holder": lien.holder, "reference": lien.reference},
+            )
+
+
+# --- liens, written by other modules (a lender's module) ---------------------------------------
+
+
+def place_lien(
+    state: StateWriter,
+    vin: str,
+    *,
+    holder: str,
+    reference: str,
+    height: int,
+    time_ms: int,
+    tx_hash: str,
+) -> None:
+    """Put a lien of ``holder`` on the vehicle and a ``lien_placed`` entry in its history.
+    The caller (a lender's module) has authorised it; ``tx_hash`` names what wrote it (a
+    transaction, or ``end_block/<module>``).
+
+    Raises:
+        VehiclesError: UNKNOWN_VEHICLE, VEHICLE_SCRAPPED, LIEN_EXISTS.
+    """
+    record = _require_live_vehicle(state, vin)
+    if any(lien.reference == reference for lien in record.liens):
+        raise VehiclesError(
+            VehiclesCode.LIEN_EXISTS,
+            f"vehicle {vin} already carries the lien {reference}",
+            details={"vin": vin, "reference": reference},
+        )
+    lien = Lien(holder=holder, reference=reference, placed_height=height)
+    updated = msgspec.structs.replace(record, liens=[*record.liens, lien])
+    _write_lien_entry(state, updated, "lien_placed", lien, height, time_ms, tx_hash)
+
+
+def release_lien(
+    state: StateWriter, vin: str, *, reference: str, height: int, time_ms: int, tx_hash: str
+) -> None:
+    """Lift the lien ``reference`` and put a ``lien_released`` entry in the history.
+
+    Raises:
+        VehiclesError: UNKNOWN_VEHICLE, UNKNOWN_LIEN.
+    """
+    record = keeper.get_vehicle(state, vin)
+    if record is None:
+        raise VehiclesError(
+            VehiclesCode.UNKNOWN_VEHICLE, f"no vehicle with VIN {vin}", details={"vin": vin}
+        )
+    found = next((lien for lien in record.liens if lien.reference == reference), None)
+    if found is None:
+        raise VehiclesError(
+            VehiclesCode.UNKNOWN_LIEN,
+            f"vehicle {vin} carries no lien {reference}",
+            details={"vin": vin, "reference": reference},
+        )
+    kept = [lien for lien in record.liens if lien.reference != reference]
+    updated = msgspec.structs.replace(record, liens=kept)
+    _write_lien_entry(state, updated, "lien_released", found, height, time_ms, tx_hash)
+
+
+def _require_live_vehicle(state: StateReader, vin: str) -> VehicleRecord:
+    record = keeper.get_vehicle(state, vin)
+    if record is None:
+        raise VehiclesError(
+            VehiclesCode.UNKNOWN_VEHICLE,
+            f"no vehicle with VIN {vin} is registered",
+            details={"vin": vin},
+        )
+    if record.status == "scrapped":
+        raise VehiclesError(
+            VehiclesCode.VEHICLE_SCRAPPED,
+            f"vehicle {vin} was scrapped",
+            details={"vin": vin},
+        )
+    return record
+
+
+def _write_lien_entry(
+    state: StateWriter,
+    record: VehicleRecord,
+    type_: str,
+    lien: Lien,
+    height: int,
+    time_ms: int,
+    tx_hash: str,
+) -> None:
+    seq = record.event_count
+    unsigned = HistoryEntry(
+        seq=seq,
+        type=type_,
+        time_ms=time_ms,
+        height=height,
+        tx_hash=tx_hash,
+        recorded_by=lien.holder,
+        odometer_km=None,
+        fields={"holder": lien.holder, "reference": lien.reference},
+        prev_hash=record.history_head,
+        entry_hash="",
+    )
+    entry = msgspec.structs.replace(unsigned, entry_hash=compute_history_entry_hash(unsigned))
+    keeper.set_history_entry(state, record.vin, entry)
+    keeper.set_vehicle(
+        state, msgspec.structs.replace(record, event_count=seq + 1, history_head=entry.entry_hash)
+    )
 
 
 def _orgs_with_roles(ctx: TxContext, roles: tuple[str, ...]) -> list[str]:

@@ -173,6 +173,9 @@ def summary_line(flags: HistoryFlags) -> str:
         parts.append("REPORTED STOLEN")
     if flags.open_recalls:
         parts.append(f"{len(flags.open_recalls)} open recall(s)")
+    if flags.liens:
+        holders = ", ".join(lien.holder for lien in flags.liens)
+        parts.append(f"lien held by {holders}")
     if flags.scrapped:
         parts.append("scrapped")
     return " · ".join(parts)
@@ -202,7 +205,9 @@ def query_history(ctx: QueryContext, params: VehicleParams) -> HistoryReport | N
     entries = msgspec.json.decode(b"[" + b",".join(raw_events) + b"]", type=list[HistoryEntry])
     facts = summarize_history(record, entries)
     facts["accidents"] = AccidentSummary(**facts["accidents"])
-    flags = HistoryFlags(**facts, refused_odometer_rollbacks=refused_rollbacks(ctx, vin))
+    flags = HistoryFlags(
+        **facts, refused_odometer_rollbacks=refused_rollbacks(ctx, vin), liens=list(record.liens)
+    )
     events = [msgspec.Raw(e) for e in raw_events]
     bundle: dict[str, Any] = {}
     if ctx.prove:

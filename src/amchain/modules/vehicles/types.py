@@ -19,6 +19,7 @@ __all__ = [
     "EMPTY_HISTORY_HEAD",
     "EVENT_TYPES",
     "HISTORY_TYPES",
+    "LIEN_TYPES",
     "MAX_ODOMETER_KM",
     "ROLES_BY_EVENT",
     "AccidentEvent",
@@ -29,6 +30,7 @@ __all__ = [
     "HistoryReport",
     "InspectedEvent",
     "InsuranceClaimEvent",
+    "Lien",
     "OdometerEvent",
     "OwnershipChanged",
     "OwnershipTransferredEvent",
@@ -257,8 +259,13 @@ EVENT_TYPES: tuple[str, ...] = (
     "scrapped",
 )
 
-HISTORY_TYPES: tuple[str, ...] = ("produced", *EVENT_TYPES)
-"""Every ``HistoryEntry.type``: ``produced`` (entry #0, written by register_vehicle)."""
+LIEN_TYPES: tuple[str, ...] = ("lien_placed", "lien_released")
+"""History entries another module writes through :func:`place_lien` / :func:`release_lien`
+(a lender's security interest); no ``record_event`` message makes them."""
+
+HISTORY_TYPES: tuple[str, ...] = ("produced", *EVENT_TYPES, *LIEN_TYPES)
+"""Every ``HistoryEntry.type``: ``produced`` (entry #0, written by register_vehicle), the
+recorded events, and liens placed and released.."""
 
 ROLES_BY_EVENT: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -282,6 +289,17 @@ authorises by signatures of the owners' DIDs)."""
 
 
 # --- state --------------------------------------------------------------------------------
+
+
+class Lien(msgspec.Struct, frozen=True, kw_only=True):
+    """A security interest on the vehicle: while it stands, a sale or a private transfer
+    needs a signature of ``holder`` too."""
+
+    holder: str
+    """The lien holder's DID (a financier's organisation DID)."""
+    reference: str
+    """What secures it, e.g. ``finance/loan/<id>``."""
+    placed_height: int
 
 
 class VehicleRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -314,6 +332,8 @@ class VehicleRecord(msgspec.Struct, frozen=True, kw_only=True):
     registered_time_ms: int
     plant: str | None = None
     battery_id: str | None = None
+    liens: list[Lien] = []
+    """Liens standing on the vehicle, in the order they were placed."""
 
 
 class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -442,6 +462,7 @@ class HistoryFlags(msgspec.Struct, frozen=True, kw_only=True):
     complete: bool
     """The entries form the hash chain the record commits to."""
     refused_odometer_rollbacks: list[RefusedRollback] = []
+    liens: list[Lien] = []
 
 
 class HistoryReport(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -52,6 +52,7 @@ __all__ = [
     "check_release_pool",
     "end_block",
     "execute_release",
+    "pay_reward",
     "propose_release",
     "release_due",
     "release_from_pool",
@@ -129,6 +130,27 @@ def release_from_pool(
         )
     )
     return released
+
+
+def pay_reward(
+    state: StateWriter, pool_name: str, to: str, amount_minor: int, emit: Emit, *, purpose: str
+) -> Pool:
+    """Pay a reward out of a rewards pool (``mining``): what the reward rules of other
+    modules (eco-driving, data mining) call; nothing else releases such a pool.
+
+    Raises:
+        TokensError: UNKNOWN_POOL, RELEASED_BY_RULES_ONLY (not a rewards pool),
+            INVALID_AMOUNT, POOL_EXHAUSTED.
+    """
+    pool = require_pool(state, pool_name)
+    if pool.rule != PoolRule.REWARDS:
+        raise TokensError(
+            TokensCode.RELEASED_BY_RULES_ONLY,
+            f"the {pool.name} pool is not a rewards pool (its rule: {pool.rule})",
+            details={"pool": pool.name, "rule": pool.rule},
+        )
+    check_amount(amount_minor)
+    return release_from_pool(state, pool, to, amount_minor, emit, purpose=purpose)
 
 
 def _release_due_of(state: StateWriter, pool: Pool, time_ms: int, emit: Emit) -> Pool:

@@ -4,8 +4,10 @@ the one before, and every movement emits a ``tokens.transfer`` event."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from amchain.ledger import StateWriter
-from amchain.modules.base import TxContext
+from amchain.modules.base import EventAttributes, TxContext
 from amchain.modules.tokens import keeper
 from amchain.modules.tokens.errors import TokensCode, TokensError
 from amchain.modules.tokens.handlers.checks import (
@@ -30,6 +32,7 @@ __all__ = [
     "check_transfer",
     "check_transfer_from",
     "move",
+    "pay",
     "transfer",
     "transfer_from",
 ]
@@ -54,6 +57,30 @@ def move(state: StateWriter, denom: str, source: str, target: str, amount_minor:
     keeper.write_balance(state, denom, source, balance - amount_minor)
     keeper.write_balance(
         state, denom, target, keeper.read_balance(state, denom, target) + amount_minor
+    )
+
+
+def pay(
+    state: StateWriter,
+    denom: str,
+    source: str,
+    target: str,
+    amount_minor: int,
+    emit: Callable[[EventAttributes], None],
+) -> None:
+    """Move tokens for another module (a voucher's discount, a loan's instalment) and emit
+    the ``tokens.transfer`` event every movement has. The caller authorised it.
+
+    Raises:
+        TokensError: INVALID_AMOUNT, UNKNOWN_DENOM, INSUFFICIENT_BALANCE.
+    """
+    check_amount(amount_minor)
+    require_denomination(state, denom)
+    move(state, denom, source, target, amount_minor)
+    emit(
+        TokensTransfer(
+            denom=denom, from_account=source, to_account=target, amount_minor=amount_minor
+        )
     )
 
 
