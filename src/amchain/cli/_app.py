@@ -97,6 +97,14 @@ def up(
     demo_vehicles: Annotated[
         int, typer.Option("--demo-vehicles", min=1, max=10_000, help="Vehicles the demo makes.")
     ] = 12,
+    demo_modules: Annotated[
+        str | None,
+        typer.Option(
+            "--demo-modules",
+            help="Comma-separated modules whose demo traffic runs after the vehicles "
+            "(default: every module that declares some; 'none' for vehicles only).",
+        ),
+    ] = None,
     admission_processes: Annotated[
         int | None,
         typer.Option(
@@ -125,6 +133,7 @@ def up(
         port=port,
         demo=demo,
         demo_vehicles=demo_vehicles,
+        demo_modules=demo_modules,
         admission_processes=admission_processes,
         genesis_time_ms=(
             None

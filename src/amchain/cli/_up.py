@@ -24,6 +24,7 @@ from amchain.cli._common import console, err_console, tune_gc_for_a_long_running
 from amchain.cli._common import data_dir as resolve_data_dir
 from amchain.explorer import mount_explorer
 from amchain.node import Keystore, Node, NodeConfig
+from amchain.runtime import default_registry
 
 EXIT_PORT_TAKEN = 4
 
@@ -102,7 +103,14 @@ def _banner(node: Node, directory: Path, url: str, demo: bool) -> Panel:
 
 
 async def _serve(
-    node: Node, *, directory: Path, host: str, port: int, demo: bool, demo_vehicles: int
+    node: Node,
+    *,
+    directory: Path,
+    host: str,
+    port: int,
+    demo: bool,
+    demo_vehicles: int,
+    demo_modules: tuple[str, ...] | None,
 ) -> None:
     app = create_app(node, manage_node=True)
     mount_explorer(app)
@@ -125,6 +133,7 @@ async def _serve(
                     base_url=url,
                     data_dir=directory,
                     vehicles=demo_vehicles,
+                    modules=demo_modules,
                     console=console,
                     should_stop=lambda: server.should_exit,
                 )
@@ -141,6 +150,26 @@ async def _serve(
         raise typer.Exit(1)
 
 
+def _demo_modules(option: str | None) -> tuple[str, ...] | None:
+    """``--demo-modules`` as module names (None: all); exits 2 naming what exists."""
+    if option is None:
+        return None
+    names = tuple(name.strip() for name in option.split(",") if name.strip())
+    if names == ("none",):
+        return ()
+    with_demo = [spec.name for spec in default_registry().modules if spec.demo is not None]
+    unknown = [name for name in names if name not in with_demo]
+    if unknown or not names:
+        err_console.print(
+            f"error: --demo-modules: no demo traffic for {', '.join(unknown) or repr(option)}; "
+            f"modules with a demo: {', '.join(with_demo)} (or 'none')",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    return names
+
+
 def run_up(
     *,
     data_dir: Path | None,
@@ -148,10 +177,12 @@ def run_up(
     port: int,
     demo: bool,
     demo_vehicles: int,
+    demo_modules: str | None = None,
     admission_processes: int | None = None,
     genesis_time_ms: int | None = None,
 ) -> None:
     directory = resolve_data_dir(data_dir)
+    chosen_demos = _demo_modules(demo_modules)
     _check_port(host, port)
     processes = (os.cpu_count() or 1) if admission_processes is None else admission_processes
     config = NodeConfig(
@@ -191,6 +222,7 @@ def run_up(
                 port=port,
                 demo=demo,
                 demo_vehicles=demo_vehicles,
+                demo_modules=chosen_demos,
             )
         )
     console.print("[dim]node stopped[/]")

@@ -344,13 +344,19 @@ class Demo:
             people=tuple(person.did for person in self.people),
             vehicles={car.vin: car.owner.did for car in self.vehicles},
             time_ms=time_ms,
+            odometer_km={car.vin: car.odometer_km for car in self.vehicles},
         )
         return world, signers
 
-    async def module_demos(self, should_stop: Callable[[], bool]) -> None:
-        """Each module's declared demo traffic (``ModuleSpec.demo``), in registry order."""
+    async def module_demos(
+        self, should_stop: Callable[[], bool], only: tuple[str, ...] | None = None
+    ) -> None:
+        """Each module's declared demo traffic (``ModuleSpec.demo``), in registry order
+        (``only``: just these modules)."""
         for spec in default_registry().modules:
             if spec.demo is None or should_stop():
+                continue
+            if only is not None and spec.name not in only:
                 continue
             status = await self.client.status()
             world, signers = self.world(status.latest_block_time_ms)
@@ -452,6 +458,7 @@ async def run_demo(
     data_dir: Path,
     vehicles: int,
     console: Console,
+    modules: tuple[str, ...] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> None:
     """Run the demo until ``should_stop()``; never raises (the server must keep running)."""
@@ -460,7 +467,7 @@ async def run_demo(
             demo = Demo(client, Keystore(data_dir), console)
             await client.status()
             await demo.burst(vehicles, should_stop)
-            await demo.module_demos(should_stop)
+            await demo.module_demos(should_stop, modules)
             if not should_stop():
                 console.print(
                     f"[bold]demo:[/] {len(demo.vehicles)} vehicles on chain, "

@@ -23,6 +23,8 @@ INSTALLED_MODULES: tuple[str, ...] = (
     "credentials",
     "tokens",
     "finance",
+    "rewards",
+    "sharing",
 )
 
 

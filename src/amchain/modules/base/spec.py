@@ -120,6 +120,7 @@ class DemoWorld:
     - ``people``: DIDs of the demo's people, in the order they were made.
     - ``vehicles``: the demo's vehicles, VIN → current owner's DID, in production order; a
       vehicle's own DID (``did:amc:vin:<VIN>``) signs with its on-board key.
+    - ``odometer_km``: each vehicle's last recorded odometer reading.
     - ``time_ms``: the chain's time when the module's demo starts.
     """
 
@@ -127,6 +128,7 @@ class DemoWorld:
     people: tuple[str, ...]
     vehicles: Mapping[str, str]
     time_ms: int
+    odometer_km: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

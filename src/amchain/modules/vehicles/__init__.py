@@ -21,6 +21,7 @@ from amchain.modules.vehicles.handlers import (
     release_lien,
     roles_record_event,
     roles_register_vehicle,
+    transfer_ownership,
 )
 from amchain.modules.vehicles.history import compute_history_entry_hash, verify_history_chain
 from amchain.modules.vehicles.keys import history_state_prefix, vehicle_record_state_key
@@ -106,6 +107,7 @@ __all__ = [
     "place_lien",
     "release_lien",
     "summarize_history",
+    "transfer_ownership",
     "validate_vin",
     "vehicle_record_state_key",
     "vehicle_to_json",

@@ -6,6 +6,7 @@ handler raises :class:`VehiclesError` to refuse; the runtime then drops every ch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -564,6 +565,22 @@ def _require_lien_holders(ctx: TxContext, record: VehicleRecord) -> None:
         VehiclesError: LIEN_HOLDER_SIGNATURE_MISSING.
     """
     for lien in record.liens:
+        if lien.cosigners:
+            signed = sum(1 for did in lien.cosigners if _some_signer_controls(ctx, did))
+            if signed < lien.needed:
+                raise VehiclesError(
+                    VehiclesCode.LIEN_HOLDER_SIGNATURE_MISSING,
+                    f"vehicle {record.vin} is held under {lien.reference}: a change of owner "
+                    f"needs {lien.needed} of its {len(lien.cosigners)} co-owners' signatures, "
+                    f"{signed} signed",
+                    details={
+                        "vin": record.vin,
+                        "reference": lien.reference,
+                        "needed": lien.needed,
+                        "signed": signed,
+                    },
+                )
+            continue
         if not _some_signer_controls(ctx, lien.holder):
             raise VehiclesError(
                 VehiclesCode.LIEN_HOLDER_SIGNATURE_MISSING,
@@ -585,8 +602,11 @@ def place_lien(
     height: int,
     time_ms: int,
     tx_hash: str,
+    cosigners: Sequence[str] = (),
+    needed: int = 1,
 ) -> None:
-    """Put a lien of ``holder`` on the vehicle and a ``lien_placed`` entry in its history.
+    """Put a lien of ``holder`` on the vehicle and a ``lien_placed`` entry in its history
+    (with ``cosigners``: a change of owner then needs ``needed`` of them).
     The caller (a lender's module) has authorised it; ``tx_hash`` names what wrote it (a
     transaction, or ``end_block/<module>``).
 
@@ -600,7 +620,13 @@ def place_lien(
             f"vehicle {vin} already carries the lien {reference}",
             details={"vin": vin, "reference": reference},
         )
-    lien = Lien(holder=holder, reference=reference, placed_height=height)
+    lien = Lien(
+        holder=holder,
+        reference=reference,
+        placed_height=height,
+        cosigners=list(cosigners),
+        needed=needed,
+    )
     updated = msgspec.structs.replace(record, liens=[*record.liens, lien])
     _write_lien_entry(state, updated, "lien_placed", lien, height, time_ms, tx_hash)
 
@@ -628,6 +654,50 @@ def release_lien(
     kept = [lien for lien in record.liens if lien.reference != reference]
     updated = msgspec.structs.replace(record, liens=kept)
     _write_lien_entry(state, updated, "lien_released", found, height, time_ms, tx_hash)
+
+
+def transfer_ownership(ctx: TxContext, vin: str, new_owner: str, *, recorded_by: str) -> None:
+    """Change the vehicle's owner for another module (a co-owning group's sale) that
+    authorised it: an ``ownership_transferred`` entry in the history, and the same checks as
+    a transfer — the vehicle live and not stolen, the new owner known, every standing lien's
+    signatures among the transaction's signers.
+
+    Raises:
+        VehiclesError: UNKNOWN_VEHICLE, VEHICLE_SCRAPPED, VEHICLE_STOLEN, SAME_OWNER,
+            UNKNOWN_OWNER, LIEN_HOLDER_SIGNATURE_MISSING.
+    """
+    record = _require_live_vehicle(ctx.state, vin)
+    _refuse_if_stolen(record, "ownership_transferred")
+    _refuse_same_owner(record, new_owner)
+    _require_did_exists(ctx.state, new_owner, "new_owner")
+    _require_lien_holders(ctx, record)
+    updated = msgspec.structs.replace(record, owner=new_owner, owners=[*record.owners, new_owner])
+    updated = _append_history(
+        ctx,
+        updated,
+        type_="ownership_transferred",
+        recorded_by=recorded_by,
+        odometer_km=None,
+        fields={"new_owner": new_owner},
+    )
+    keeper.set_vehicle(ctx.state, updated)
+    ctx.emit(
+        HistoryEventRecorded(
+            vin=vin,
+            seq=record.event_count,
+            type="ownership_transferred",
+            odometer_km=None,
+            recorded_by=recorded_by,
+        )
+    )
+    ctx.emit(
+        OwnershipChanged(
+            vin=vin,
+            previous_owner=record.owner,
+            new_owner=new_owner,
+            owners_count=len(updated.owners),
+        )
+    )
 
 
 def _require_live_vehicle(state: StateReader, vin: str) -> VehicleRecord:

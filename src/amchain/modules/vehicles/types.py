@@ -292,14 +292,17 @@ authorises by signatures of the owners' DIDs)."""
 
 
 class Lien(msgspec.Struct, frozen=True, kw_only=True):
-    """A security interest on the vehicle: while it stands, a sale or a private transfer
-    needs a signature of ``holder`` too."""
+    """A claim on the vehicle: while it stands, a sale or a private transfer needs the
+    signature of ``holder`` — or, when ``cosigners`` are named, of ``needed`` of them (a
+    co-owning group's k of n)."""
 
     holder: str
     """The lien holder's DID (a financier's organisation DID)."""
     reference: str
-    """What secures it, e.g. ``finance/loan/<id>``."""
+    """What it secures, e.g. ``finance/loan/<id>``."""
     placed_height: int
+    cosigners: list[str] = []
+    needed: int = 1
 
 
 class VehicleRecord(msgspec.Struct, frozen=True, kw_only=True):
