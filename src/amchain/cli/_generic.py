@@ -402,14 +402,16 @@ def install_hinted_commands(app: typer.Typer, groups: dict[str, typer.Typer]) ->
     groups; a group not in ``groups`` is made and added to ``app``, so a new module's hints
     need no CLI code."""
     groups = dict(groups)
+    made: dict[str, tuple[ModuleInfo, list[str]]] = {}
 
     def group_for(module: ModuleInfo, words: str) -> tuple[typer.Typer, str]:
         group, name = words.split(" ", 1)
         if group not in groups:
-            groups[group] = typer.Typer(
-                help=f"{module.title}: {module.description}", no_args_is_help=True
-            )
+            groups[group] = typer.Typer(no_args_is_help=True)
             app.add_typer(groups[group], name=group)
+            made[group] = (module, [])
+        if group in made:
+            made[group][1].append(name)
         return groups[group], name
 
     for module in local_catalog().modules.values():
@@ -421,6 +423,11 @@ def install_hinted_commands(app: typer.Typer, groups: dict[str, typer.Typer]) ->
             if query.cli:
                 group, name = group_for(module, str(query.cli["command"]))
                 group.command(name)(_hinted_query(module.name, query, query.cli))
+    for word, (owner, names) in made.items():
+        # a made group's help names its module and its commands (two groups of one module,
+        # e.g. `voucher` and `loan`, would otherwise read the same)
+        summary = f"{owner.title}: {', '.join(names)}"
+        groups[word].info.help = f"{summary} (all of it: `amchain tx|query {owner.name}`)."
 
 
 def _register() -> None:
