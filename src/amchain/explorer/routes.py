@@ -33,6 +33,8 @@ from amchain.sdk import ApiError, AsyncClient, TransportError, describe_fields
 
 VIN_RE = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$", re.IGNORECASE)
 HEX64_RE = re.compile(r"^(0x)?[0-9a-f]{64}$", re.IGNORECASE)
+DENOM_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,15}$")  # the tokens module's denominations
+ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # a finance voucher id
 OVERVIEW_BLOCKS = 500
 COOKIE_MAX_AGE = 365 * 86_400
 
@@ -91,6 +93,7 @@ class Explorer:
             date=views.fmt_date,
             km=views.fmt_km,
             short=views.short,
+            units=views.fmt_units,
             tojson_pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False),
         )
 
@@ -111,6 +114,7 @@ class Explorer:
             lang=lang,
             html_lang=HTML_LANG[lang],
             t=tr,
+            label=views.labeller(lang),
             switch_url=f"{request.url.path}?{urlencode(params)}",
             path=request.url.path,
             **context,
@@ -172,6 +176,10 @@ class Explorer:
             Route("/dids/{did:path}", self.page(self.did), name="explorer.did"),
             Route("/vehicles/{vin}", self.page(self.vehicle), name="explorer.vehicle"),
             Route("/vehicles/{vin}/report.pdf", self.page(self.vehicle_pdf), name="explorer.pdf"),
+            Route("/tokens", self.page(self.tokens), name="explorer.tokens"),
+            Route("/tokens/{denom}", self.page(self.denomination), name="explorer.denomination"),
+            Route("/accounts/{account:path}", self.page(self.account), name="explorer.account"),
+            Route("/vouchers/{voucher_id}", self.page(self.voucher), name="explorer.voucher"),
             Route("/search", self.page(self.search), name="explorer.search"),
             Route("/modules", self.page(self.modules), name="explorer.modules"),
             Route("/modules/{name}", self.page(self.module), name="explorer.module"),
@@ -395,6 +403,85 @@ class Explorer:
             txs=txs,
         )
 
+    # -- tokens and finance --------------------------------------------------------------
+    async def _ask(self, module: str, name: str, missing: str, **params: Any) -> Any:
+        """A module query whose 404 (or a parameter it refuses, 422) is a 404 page."""
+        try:
+            return await self.client.query(module, name, **params)
+        except ApiError as exc:
+            if exc.status in (400, 404, 422):
+                raise NotFound(missing) from None
+            raise
+
+    async def tokens(self, request: Request) -> Response:
+        tr = views.translator(request.state.lang)
+        listed = await self._ask("tokens", "denominations", tr("tokens.none"))
+        try:
+            pools = await self.client.query("tokens", "pools")
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            pools = None
+        return self.render(
+            request, "tokens.html", denominations=listed["denominations"], pools=pools
+        )
+
+    async def denomination(self, request: Request) -> Response:
+        denom = str(request.path_params["denom"])
+        tr = views.translator(request.state.lang)
+        missing = tr("denom.not_found", denom=denom)
+        after = request.query_params.get("after") or None
+        paging = {"after": after} if after else {}
+        found, holders, recent = await asyncio.gather(
+            self._ask("tokens", "denomination", missing, denom=denom),
+            self._ask("tokens", "holders", missing, denom=denom, limit=50, **paging),
+            self.client.list_txs(module="tokens", limit=200),
+        )
+        pools = None
+        if found.get("total_supply_minor") is not None:
+            pools = await self.client.query("tokens", "pools")
+        txs = [tx for tx in recent if tx["args"].get("denom") == denom][:25]
+        return self.render(
+            request,
+            "denomination.html",
+            d=found,
+            holders=holders,
+            after=after,
+            pools=pools,
+            txs=txs,
+        )
+
+    async def account(self, request: Request) -> Response:
+        account = str(request.path_params["account"])
+        tr = views.translator(request.state.lang)
+        if not account.startswith("did:amc:"):
+            raise NotFound(tr("account.not_found", account=account))
+        view, listed, txs = await asyncio.gather(
+            self._ask("tokens", "account", tr("account.not_found", account=account),
+                      account=account),
+            self._ask("tokens", "denominations", tr("tokens.none")),
+            self.client.list_txs(did=account, limit=100),
+        )  # fmt: skip
+        names = {d["denom"]: d["name"] for d in listed["denominations"]}
+        return self.render(request, "account.html", view=view, names=names, txs=txs)
+
+    async def voucher(self, request: Request) -> Response:
+        voucher_id = str(request.path_params["voucher_id"])
+        tr = views.translator(request.state.lang)
+        missing = tr("voucher.not_found", id=voucher_id)
+        view = await self._ask("finance", "voucher", missing, voucher_id=voucher_id)
+        voucher = view["voucher"]
+        denomination = await self._ask("tokens", "denomination", missing, denom=voucher["denom"])
+        return self.render(
+            request,
+            "voucher.html",
+            view=view,
+            v=voucher,
+            decimals=int(denomination["decimals"]),
+            rows=views.voucher_tree(view["pieces"]),
+            now_ms=time.time_ns() // 1_000_000,
+        )
+
     async def search(self, request: Request) -> Response:
         query = request.query_params.get("q", "").strip()
         target = await self._resolve_search(query) if query else None
@@ -425,4 +512,12 @@ class Explorer:
         if HEX64_RE.match(query):
             tx_hash = query.lower().removeprefix("0x")
             return f"/txs/{tx_hash}" if await exists(self.client.get_tx(tx_hash)) else None
+        if DENOM_RE.match(query) and await exists(
+            self.client.query("tokens", "denomination", denom=query)
+        ):
+            return f"/tokens/{query}"
+        if ID_RE.match(query) and await exists(
+            self.client.query("finance", "voucher", voucher_id=query)
+        ):
+            return f"/vouchers/{query}"
         return None

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from amchain.explorer.i18n import translate
+from amchain.explorer.i18n import has_string, translate
 from amchain.sdk import QueryInfo, resolve_schema, without_null
 
 Tr = Callable[..., str]
@@ -29,6 +29,17 @@ def translator(lang: str) -> Tr:
         return translate(lang, key, **values)
 
     return tr
+
+
+def labeller(lang: str) -> Callable[[str, Any], str]:
+    """``label("pool", "mining")``: the UI string ``pool.mining`` if there is one, else the
+    value itself (a pool or rule named by another chain's genesis)."""
+
+    def label(prefix: str, value: Any) -> str:
+        key = f"{prefix}.{value}"
+        return translate(lang, key) if has_string(key) else str(value)
+
+    return label
 
 
 def fmt_time(ms: Any) -> str:
@@ -56,6 +67,43 @@ def short(text: str | None, keep: int = 10) -> str:
 
 def fmt_amount(minor: int, currency: str) -> str:
     return f"{minor // 100:,}.{minor % 100:02d} {currency}"
+
+
+def fmt_units(minor: Any, decimals: int = 0) -> str:
+    """Minor units as a decimal amount: ``2500000, 6`` → ``2.50`` (trailing zeros dropped,
+    two decimals kept)."""
+    if not isinstance(minor, int):
+        return "—"
+    sign = "-" if minor < 0 else ""
+    whole, fraction = divmod(abs(minor), 10**decimals) if decimals else (abs(minor), 0)
+    if not decimals:
+        return f"{sign}{whole:,}"
+    digits = f"{fraction:0{decimals}d}".rstrip("0")
+    digits = digits.ljust(min(2, decimals), "0")
+    return f"{sign}{whole:,}.{digits}"
+
+
+@dataclass(frozen=True)
+class PieceRow:
+    """A voucher piece in the tree, in depth-first order."""
+
+    piece: Mapping[str, Any]
+    depth: int
+
+
+def voucher_tree(pieces: Sequence[Mapping[str, Any]]) -> list[PieceRow]:
+    """The pieces of a voucher depth first from the original (``parent`` links), children
+    in the order they were made."""
+    children: dict[int | None, list[Mapping[str, Any]]] = {}
+    for piece in sorted(pieces, key=lambda p: int(p["no"])):
+        children.setdefault(piece.get("parent"), []).append(piece)
+    rows: list[PieceRow] = []
+    stack = [(piece, 0) for piece in reversed(children.get(None, []))]
+    while stack:
+        piece, depth = stack.pop()
+        rows.append(PieceRow(piece, depth))
+        stack.extend((child, depth + 1) for child in reversed(children.get(piece["no"], [])))
+    return rows
 
 
 # -- vehicle report ------------------------------------------------------------------------

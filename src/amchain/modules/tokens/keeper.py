@@ -6,6 +6,8 @@ only what someone has.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from amchain.ledger import StateReader, StateWriter
 from amchain.modules.base import decode_record, encode_record
 from amchain.modules.tokens.keys import (
@@ -42,6 +44,19 @@ def read_denominations(state: StateReader) -> list[Denomination]:
     return [
         decode_record(raw, Denomination) for _, raw in state.iter_prefix(denomination_state_key(""))
     ]
+
+
+def iter_balances(
+    state: StateReader, denom: str, *, after: str | None = None
+) -> Iterator[tuple[str, int]]:
+    """Yield ``(account, balance)`` of every holder of ``denom`` in account order, starting
+    after ``after`` (needs a reader that can list keys)."""
+    prefix = balance_state_key(denom, "")
+    for key, raw in state.iter_prefix(prefix):
+        account = key[len(prefix) :]
+        if after is not None and account <= after:
+            continue
+        yield account, decode_record(raw, int)
 
 
 def read_balance(state: StateReader, denom: str, account: str) -> int:

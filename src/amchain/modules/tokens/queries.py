@@ -19,6 +19,9 @@ from amchain.modules.tokens.types import (
     Denomination,
     DenominationList,
     DenomParams,
+    Holder,
+    HoldersParams,
+    HoldersView,
     Pool,
     PoolRule,
     PoolsView,
@@ -82,6 +85,27 @@ def query_denominations(ctx: QueryContext, _params: NoParams) -> DenominationLis
 def query_denomination(ctx: QueryContext, params: DenomParams) -> Denomination | None:
     """One denomination (None: no such denomination)."""
     return keeper.read_denomination(ctx.state, params.denom)
+
+
+def query_holders(ctx: QueryContext, params: HoldersParams) -> HoldersView | None:
+    """A page of the denomination's holders in account order (None: no such denomination).
+    Reads the balances from the page's start, ``limit`` + 1 entries past it at most."""
+    denomination = keeper.read_denomination(ctx.latest, params.denom)
+    if denomination is None:
+        return None
+    holders: list[Holder] = []
+    next_after = None
+    for account, amount in keeper.iter_balances(ctx.latest, params.denom, after=params.after):
+        if len(holders) == params.limit:
+            next_after = holders[-1].account
+            break
+        holders.append(Holder(account, amount))
+    return HoldersView(
+        denom=params.denom,
+        decimals=denomination.decimals,
+        holders=holders,
+        next_after=next_after,
+    )
 
 
 def query_balance(ctx: QueryContext, params: BalanceParams) -> BalanceView | None:

@@ -71,6 +71,7 @@ ProposalId = Annotated[
 
 # Query parameters carry their patterns in the schema (a request outside them is refused by
 # the decoder, 400); message arguments are checked by the module, with its own codes.
+MAX_HOLDERS_PAGE = 500
 DenomParam = Annotated[
     str,
     msgspec.Meta(
@@ -422,6 +423,38 @@ class ProposalParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Which release proposal."""
 
     proposal_id: ProposalIdParam
+
+
+class HoldersParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Which denomination's holders, one page at a time (in account order)."""
+
+    denom: DenomParam
+    after: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                pattern="^did:amc:[A-Za-z0-9._:-]{1,200}$",
+                description="start after this account (the last page's next_after)",
+            ),
+        ]
+        | None
+    ) = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_HOLDERS_PAGE, description="page size")] = 50
+
+
+class Holder(msgspec.Struct, frozen=True):
+    account: str
+    amount_minor: int
+
+
+class HoldersView(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of a denomination's holders (non-zero balances), in account order."""
+
+    denom: str
+    decimals: int
+    holders: list[Holder]
+    next_after: str | None
+    """Pass as ``after`` for the next page; None on the last one."""
 
 
 class DenominationList(msgspec.Struct, frozen=True):
