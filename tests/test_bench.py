@@ -68,3 +68,24 @@ def test_ingest_counts_committed_receipts_of_every_kind(tmp_path: Path) -> None:
     assert set(kinds) == {"register", "odometer", "serviced", "transfer"}
     assert all(n > 0 for n in kinds.values())
     assert figures["node peak RSS"]["value"] > 0
+
+
+@pytest.mark.slow
+def test_ingest_of_token_transfers_reports_what_an_account_costs(tmp_path: Path) -> None:
+    report = run_bench(
+        "ingest", "--mix", "tokens", "--duration", "3", "--clients", "2", "--batch", "100",
+        "--rate-hint", "300", out=tmp_path,
+    )  # fmt: skip
+    figures = report["figures"]
+    assert figures["committed transactions"]["value"] > 0
+    assert figures["failed receipts"]["value"] == 0
+    kinds = {row["kind"]: row["committed"] for row in report["tables"]["committed by kind"]}
+    assert set(kinds) == {"transfer"}
+    assert figures["state bytes per account"]["value"] > 0
+
+
+def test_loan_hook_collects_every_instalment_due_in_the_block(tmp_path: Path) -> None:
+    report = run_bench("loan-hook", "--count", "300", out=tmp_path)
+    figures = report["figures"]
+    assert figures["instalments collected"]["value"] == 300
+    assert figures["time per due instalment"]["value"] > 0

@@ -1,4 +1,8 @@
-"""``ingest``: signed vehicle-lifecycle transactions, batched through the SDK, to commit.
+"""``ingest``: signed transactions, batched through the SDK, to commit.
+
+Two mixes: ``lifecycle`` (vehicle registrations, odometer readings, services, two-signature
+ownership transfers: :mod:`amchain.bench._lifecycle`) and ``tokens`` (one-signature
+settlement-token transfers between funded person accounts: :mod:`amchain.bench._transfers`).
 
 A fresh embedded node (``amchain up``: solo ordering, SQLite ``synchronous=FULL``) runs in a
 child process. N client processes each pre-sign their transactions (see
@@ -11,6 +15,7 @@ that it is committed.
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import queue
 import time
@@ -30,11 +35,19 @@ from amchain.bench._lifecycle import (
 from amchain.bench._process import NodeProcess, scratch_dir
 from amchain.bench._profile import start_recording, summarise
 from amchain.bench._report import Report, percentile
+from amchain.bench._transfers import DENOM, fund_persons, transfer_txs
 from amchain.bench.verify_limit import SIGNATURES_PER_TX, measure_signature_limit
+from amchain.modules.tokens import balance_state_key
 from amchain.node import Keystore
-from amchain.sdk import Client
+from amchain.sdk import Client, did_for_key
 
 EXPIRES_IN_MS = 23 * 3600 * 1000
+MIXES = ("lifecycle", "tokens")
+MIX_DESCRIPTIONS = {
+    "lifecycle": "register, odometer, serviced, ownership_transferred (2 signatures): 1:1:1:1",
+    "tokens": f"tokens.transfer of 1 minor unit of {DENOM} between funded persons, 1 signature",
+}
+SIGNATURES_PER_MIX_TX = {"lifecycle": SIGNATURES_PER_TX, "tokens": 1.0}
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,8 @@ class IngestOptions:
     """Transactions per second to pre-sign for (per run); a client that runs out stops."""
     profile: Path | None = None
     """Sample the node with py-spy during the run into this file (raw format) and summarise."""
+    mix: str = "lifecycle"
+    """What the clients send: one of ``MIXES``."""
 
 
 def actors_of(data_dir: Path, chain_id: str) -> Actors:
@@ -84,16 +99,26 @@ def _client_main(
     """One client process: pre-sign, wait for the start, submit batches, report."""
     actors = Actors.from_seeds(seeds)
     persons = [person_key(index, i) for i in range(options.persons_per_client)]
-    signed = list(
-        lifecycle_txs(
-            actors,
-            persons,
-            client=index,
-            first_vehicle=0,
-            vehicles=vehicles,
-            expires_in_ms=EXPIRES_IN_MS,
+    if options.mix == "tokens":
+        signed = list(
+            transfer_txs(
+                actors.chain_id,
+                persons,
+                vehicles * len(TX_KINDS),
+                expires_in_ms=EXPIRES_IN_MS,
+            )
         )
-    )
+    else:
+        signed = list(
+            lifecycle_txs(
+                actors,
+                persons,
+                client=index,
+                first_vehicle=0,
+                vehicles=vehicles,
+                expires_in_ms=EXPIRES_IN_MS,
+            )
+        )
     batches = [signed[i : i + options.batch] for i in range(0, len(signed), options.batch)]
     ready.release()
     go.wait()
@@ -166,6 +191,27 @@ def collect(
     return results
 
 
+def measure_accounts(
+    node: NodeProcess, report: Report, chain_id: str, directory: Path, options: IngestOptions
+) -> None:
+    """Fund every client's persons (not timed) and report what an account costs in state."""
+    persons = [
+        person_key(c, i) for c in range(options.clients) for i in range(options.persons_per_client)
+    ]
+    fund_persons(node.url, chain_id, Keystore(directory).get("financier").key, persons)
+    key = balance_state_key(DENOM, did_for_key(persons[0].public_key))
+    with Client(node.url) as client:
+        value = client.get_state(key)["value"]
+    entry = len(key.encode()) + len(json.dumps(value, separators=(",", ":")).encode())
+    report.add(
+        "state bytes per account",
+        entry,
+        "bytes",
+        f"one balance entry: key {key.split('/did:')[0]}/<DID> + value (a whole number); "
+        "its state-tree nodes come on top",
+    )
+
+
 def run_ingest(options: IngestOptions, *, data_dir: Path | None = None) -> Report:
     """Run the ingest workload (in ``data_dir``, or a scratch directory removed afterwards)."""
     if data_dir is not None:
@@ -175,13 +221,15 @@ def run_ingest(options: IngestOptions, *, data_dir: Path | None = None) -> Repor
 
 
 def _run_ingest(options: IngestOptions, directory: Path) -> Report:
+    if options.mix not in MIXES:
+        raise ValueError(f"unknown mix {options.mix!r}: one of {', '.join(MIXES)}")
     report = Report(
         "ingest",
         params={
             "duration_s": options.duration_s,
             "clients": options.clients,
             "batch": options.batch,
-            "mix": "register, odometer, serviced, ownership_transferred (2 signatures): 1:1:1:1",
+            "mix": MIX_DESCRIPTIONS[options.mix],
             "submission": "SDK Client.submit(batch, wait='commit'), pre-signed",
             "node": "amchain up (solo ordering, SQLite WAL synchronous=FULL), own process",
         },
@@ -195,6 +243,8 @@ def _run_ingest(options: IngestOptions, directory: Path) -> Report:
             chain_id = client.chain_id()
         actors = actors_of(directory, chain_id)
         create_persons(node.url, actors, options.clients, options.persons_per_client)
+        if options.mix == "tokens":
+            measure_accounts(node, report, chain_id, directory, options)
         ready = ctx.Semaphore(0)
         go = ctx.Event()
         out = ctx.Queue()
@@ -249,16 +299,17 @@ def _run_ingest(options: IngestOptions, directory: Path) -> Report:
     rate = ok / elapsed if elapsed > 0 else 0.0
     report.add("committed", rate, "tx/s", "receipts ok, counted from the node's answers")
     report.add("committed transactions", ok, "tx", f"in {elapsed:.1f} s")
+    signatures = SIGNATURES_PER_MIX_TX[options.mix]
     report.add(
         "signature-check limit",
-        signature_limit / SIGNATURES_PER_TX,
+        signature_limit / signatures,
         "tx/s",
         f"{signature_limit:,.0f} Ed25519 checks/s on all cores, measured just before, "
-        f"/ {SIGNATURES_PER_TX} signatures per transaction",
+        f"/ {signatures} signatures per transaction",
     )
     report.add(
         "ratio to the signature limit",
-        100 * rate * SIGNATURES_PER_TX / signature_limit if signature_limit else None,
+        100 * rate * signatures / signature_limit if signature_limit else None,
         "%",
         "committed tx/s / signature-check limit",
     )
@@ -313,7 +364,9 @@ def _run_ingest(options: IngestOptions, directory: Path) -> Report:
         "tx/s",
         f"{options.clients} processes, before the run",
     )
-    report.tables["committed by kind"] = [{"kind": k, "committed": kinds[k]} for k in TX_KINDS]
+    report.tables["committed by kind"] = [
+        {"kind": k, "committed": n} for k, n in sorted(kinds.items())
+    ]
     if codes:
         report.tables["refusals"] = [{"code": c, "count": n} for c, n in codes.most_common()]
     if any(r["ran_out"] for r in results):

@@ -14,6 +14,11 @@ import typer
 from amchain.cli._common import JsonOpt, console, err_console, print_json, want_json
 
 
+class Mix(StrEnum):
+    LIFECYCLE = "lifecycle"
+    TOKENS = "tokens"
+
+
 class Workload(StrEnum):
     INGEST = "ingest"
     VERIFY_LIMIT = "verify-limit"
@@ -21,6 +26,7 @@ class Workload(StrEnum):
     SCALE = "scale"
     VS_GANACHE = "vs-ganache"
     STAGES = "stages"
+    LOAN_HOOK = "loan-hook"
 
 
 def bench(
@@ -42,11 +48,23 @@ def bench(
         ),
     ] = 2_000,
     count: Annotated[
-        int, typer.Option("--count", min=1, help="vs-ganache: transfers on each side.")
-    ] = 2_000,
+        int | None,
+        typer.Option(
+            "--count",
+            min=1,
+            help="vs-ganache: transfers on each side (2,000); loan-hook: loans due (100,000).",
+        ),
+    ] = None,
     rate_hint: Annotated[
         int, typer.Option("--rate-hint", min=1, help="ingest: tx/s to pre-sign for.")
     ] = 7_000,
+    mix: Annotated[
+        Mix,
+        typer.Option(
+            "--mix",
+            help="ingest: vehicle lifecycle transactions, or one-signature token transfers.",
+        ),
+    ] = Mix.LIFECYCLE,
     profile: Annotated[
         Path | None,
         typer.Option("--profile", help="ingest: sample the node with py-spy into this file."),
@@ -67,6 +85,7 @@ def bench(
                 batch=batch,
                 rate_hint=rate_hint,
                 profile=profile,
+                mix=mix.value,
             )
         )
     elif workload is Workload.VERIFY_LIMIT:
@@ -91,7 +110,18 @@ def bench(
     elif workload is Workload.VS_GANACHE:
         from amchain.bench.vs_ganache import VsGanacheOptions, run_vs_ganache
 
-        report = run_vs_ganache(VsGanacheOptions(count=count, duration_s=duration, batch=batch))
+        report = run_vs_ganache(
+            VsGanacheOptions(count=count or 2_000, duration_s=duration, batch=batch)
+        )
+    elif workload is Workload.LOAN_HOOK:
+        from amchain.bench.loan_hook import LoanHookOptions, run_loan_hook
+
+        report = run_loan_hook(
+            LoanHookOptions(
+                count=count or 100_000,
+                progress=None if want_json(json_) else err_console.print,
+            )
+        )
     else:
         from amchain.bench.stages import StagesOptions, run_stages
 
