@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from amchain.api import create_app
+from amchain.api import create_app, server_config
 from amchain.bench import free_port
 from amchain.crypto import KeyPair
 from amchain.explorer import mount_explorer
@@ -108,7 +108,7 @@ def start_node(data_dir: Path, **config: Any) -> Iterator[RunningNode]:
     node = Node.open(cfg)
     app = create_app(node, manage_node=True)
     mount_explorer(app)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(server_config(app, host="127.0.0.1", port=port))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

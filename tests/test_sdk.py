@@ -631,7 +631,7 @@ def test_async_client_against_the_real_api(tmp_path: Path) -> None:
         await node.start()
         try:
             transport = httpx.ASGITransport(app=create_app(node))
-            async with AsyncClient("http://amchain.test", transport=transport) as client:
+            async with AsyncClient("http://localhost", transport=transport) as client:
                 alice = Signer.generate()
                 await client.identity.create_did(dealer, alice)
                 assert (await client.identity.resolve(alice.did))["didDocument"]["id"] == alice.did
@@ -730,7 +730,7 @@ def test_generic_tx_and_query_against_the_real_api(tmp_path: Path) -> None:
         try:
             app = create_app(node)
             transport = httpx.ASGITransport(app=app)
-            async with AsyncClient("http://amchain.test", transport=transport) as client:
+            async with AsyncClient("http://localhost", transport=transport) as client:
                 catalog = await client.modules()
                 assert list(catalog.modules) == list(INSTALLED_MODULES)
                 args = {"vin": vin, "make": "Honda", "model": "Accord", "model_year": 2003}
@@ -762,7 +762,7 @@ def test_generic_tx_and_query_against_the_real_api(tmp_path: Path) -> None:
                 with pytest.raises(ApiError) as info:
                     await client.query("vehicles", "vehicle", vin="1HGCM82633A000000")
                 assert info.value.status == 404
-            with Client("http://amchain.test", transport=_SyncASGI(app)) as sync_client:
+            with Client("http://localhost", transport=_SyncASGI(app)) as sync_client:
                 assert sync_client.query("vehicles", "vehicle", vin=vin)["owners_count"] == 1
         finally:
             await node.stop()

@@ -2,5 +2,6 @@
 
 from amchain.api.app import create_app
 from amchain.api.problems import PROBLEM_MEDIA_TYPE, ApiProblem
+from amchain.api.server import server_config
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "ApiProblem", "create_app"]
+__all__ = ["PROBLEM_MEDIA_TYPE", "ApiProblem", "create_app", "server_config"]

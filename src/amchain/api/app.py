@@ -17,15 +17,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.middleware.cors import CORSMiddleware
 
 import amchain
 from amchain.api import chain, txs
 from amchain.api.chain import chain_router
 from amchain.api.cluster import install_cluster_api
 from amchain.api.events import events_router
+from amchain.api.hygiene import HttpHygiene, allowed_hosts, allowed_methods
 from amchain.api.modules import module_router
 from amchain.api.openapi import SchemaSet, problem_responses, registry_types, tx_body_schema
+from amchain.api.operations import operations_router
 from amchain.api.problems import ApiProblem, problem_response
 from amchain.api.txs import txs_router
 from amchain.node import Node
@@ -63,18 +65,6 @@ def _finish_openapi(document: dict[str, Any], schemas: SchemaSet) -> dict[str, A
             for status, answer in problem_responses(*refusals).items():
                 responses.setdefault(str(status), answer)
     return document
-
-
-def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
-    methods: set[str] = set()
-    for route in app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        route_methods = getattr(route, "methods", None)
-        if match != Match.NONE and route_methods:
-            methods |= set(route_methods)
-    if "GET" in methods:
-        methods.add("HEAD")
-    return sorted(methods)
 
 
 def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
@@ -133,7 +123,7 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
         if exc.status_code == 405:
             # Every method the path allows, not only those of the first route that matched
             # it (GET and POST /v1/txs are two routes).
-            headers["Allow"] = ", ".join(_allowed_methods(app, request))
+            headers["Allow"] = ", ".join(allowed_methods(app.router.routes, request.scope))
         return problem_response(
             ApiProblem(
                 exc.status_code,
@@ -145,10 +135,25 @@ def create_app(node: Node, *, manage_node: bool = False) -> FastAPI:
             )
         )
 
+    # -- HTTP rules: CORS (none unless configured), then host, HEAD and OPTIONS -----------
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(node.config.cors_origins),
+        allow_methods=["GET", "HEAD", "POST"],
+        allow_headers=["content-type", "last-event-id"],
+        max_age=600,
+    )
+    app.add_middleware(
+        HttpHygiene,
+        hosts=allowed_hosts(node.config.host, node.config.public_names),
+        routes=lambda: app.router.routes,
+    )
+
     # -- routes ---------------------------------------------------------------------------
     app.include_router(chain_router(node))
     app.include_router(txs_router(node, tx_body_schema(node.registry, schemas)))
     app.include_router(events_router(node))
+    app.include_router(operations_router(node))
     app.include_router(module_router(node, schemas))
 
     def openapi() -> dict[str, Any]:

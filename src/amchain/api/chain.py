@@ -20,6 +20,7 @@ import amchain
 from amchain.api.openapi import problem_responses
 from amchain.api.problems import ApiProblem, problem_from_error
 from amchain.api.proofs import state_bundle
+from amchain.codec import MAX_SAFE_INTEGER
 from amchain.ledger import BlockHeader, LedgerError, Receipt, SignedCommit
 from amchain.node import Node
 from amchain.storage import StoredBlock
@@ -28,7 +29,9 @@ __all__ = ["MAX_BLOCKS_PAGE", "chain_router"]
 
 MAX_BLOCKS_PAGE = 500
 PROOF_QUERY = Query(False, description="add a proof bundle (check it with `amchain verify`)")
-HEIGHT_QUERY = Query(None, ge=0, description="answer as of this height (default: the head)")
+HEIGHT_QUERY = Query(
+    None, ge=0, le=MAX_SAFE_INTEGER, description="answer as of this height (default: the head)"
+)
 
 
 class NodeStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -158,7 +161,9 @@ def chain_router(node: Node) -> APIRouter:
         response_class=Response,
         responses={**_ok(BlockAnswer, "The block"), **problem_responses(400, 404, 503)},
     )
-    def get_block(height: Annotated[int, Path(ge=0, description="the block's height")]) -> Response:
+    def get_block(
+        height: Annotated[int, Path(ge=0, le=MAX_SAFE_INTEGER, description="the block's height")],
+    ) -> Response:
         block = node.store.get_block(height)
         if block is None:
             raise ApiProblem(
@@ -179,7 +184,10 @@ def chain_router(node: Node) -> APIRouter:
     )
     def list_blocks(
         before: int | None = Query(
-            None, ge=0, description="list blocks below this height (default: from the head)"
+            None,
+            ge=0,
+            le=MAX_SAFE_INTEGER,
+            description="list blocks below this height (default: from the head)",
         ),
         limit: int = Query(25, ge=1, le=MAX_BLOCKS_PAGE),
     ) -> Response:

@@ -90,6 +90,8 @@ class NodeChainView:
         return [self._indexed(stored) for stored in found]
 
     def get_tx(self, tx_hash: str) -> IndexedTx | None:
+        if len(tx_hash) != 64 or not tx_hash.isascii() or not tx_hash.isalnum():
+            return None
         try:
             raw = bytes.fromhex(tx_hash)
         except ValueError:

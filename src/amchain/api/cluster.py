@@ -17,7 +17,7 @@ from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from amchain.api.problems import PROBLEM_MEDIA_TYPE, ApiProblem, problem_body
-from amchain.codec import DecodeError, decode_json
+from amchain.codec import MAX_SAFE_INTEGER, DecodeError, decode_json
 from amchain.node import NodeUnavailable
 from amchain.node.cluster import ClusterNode
 
@@ -79,6 +79,7 @@ def install_cluster_api(app: FastAPI, node: ClusterNode) -> None:
         summary="Final blocks with their quorum certificates (catch-up for other peers)",
     )
     def blocks(
-        from_height: int = Query(..., ge=1), count: int = Query(16, ge=1, le=256)
+        from_height: int = Query(..., ge=1, le=MAX_SAFE_INTEGER),
+        count: int = Query(16, ge=1, le=256),
     ) -> Response:
         return Response(node.export_blocks(from_height, count), media_type="application/json")

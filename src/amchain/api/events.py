@@ -16,11 +16,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from amchain.api.openapi import problem_responses
+from amchain.api.problems import ApiProblem
+from amchain.codec import MAX_SAFE_INTEGER
 from amchain.node import CommittedBlock, Node
 
 __all__ = ["events_router"]
 
 KEEP_ALIVE_S = 15
+STREAMS_PER_CLIENT = 8
 
 
 def block_event(node: Node, height: int) -> str | None:
@@ -57,6 +60,37 @@ def block_event(node: Node, height: int) -> str | None:
 
 def events_router(node: Node) -> APIRouter:
     router = APIRouter()
+    streams: dict[str, int] = {}  # open streams per client address
+
+    def open_stream(client: str) -> None:
+        """Count a new stream of ``client``; refuse one past the limits (429)."""
+        if sum(streams.values()) >= node.config.max_event_streams:
+            raise ApiProblem(
+                503,
+                "api",
+                6,
+                "Too many event streams",
+                f"this node serves {node.config.max_event_streams} event streams at once; "
+                "retry later",
+                headers={"Retry-After": "10"},
+            )
+        if streams.get(client, 0) >= STREAMS_PER_CLIENT:
+            raise ApiProblem(
+                429,
+                "api",
+                7,
+                "Too many event streams",
+                f"a client may hold {STREAMS_PER_CLIENT} event streams at once; close one first",
+                headers={"Retry-After": "10"},
+            )
+        streams[client] = streams.get(client, 0) + 1
+
+    def close_stream(client: str) -> None:
+        left = streams.get(client, 0) - 1
+        if left > 0:
+            streams[client] = left
+        else:
+            streams.pop(client, None)
 
     @router.get(
         "/v1/events",
@@ -81,20 +115,24 @@ def events_router(node: Node) -> APIRouter:
                     }
                 },
             },
-            **problem_responses(400, 503),
+            **problem_responses(400, 429, 503),
         },
     )
     async def events(
         request: Request,
         from_height: int | None = Query(
-            None, ge=0, description="first height to send (default: next block)"
+            None,
+            ge=0,
+            le=MAX_SAFE_INTEGER,
+            description="first height to send (default: next block)",
         ),
     ) -> StreamingResponse:
-        last_id = request.headers.get("last-event-id")
+        last_id = request.headers.get("last-event-id") or ""
         if from_height is None:
-            from_height = (
-                int(last_id) + 1 if last_id and last_id.isdigit() else node.head.height + 1
-            )
+            resumable = last_id.isascii() and last_id.isdigit() and len(last_id) <= 15
+            from_height = int(last_id) + 1 if resumable else node.head.height + 1
+        client = request.client.host if request.client is not None else ""
+        open_stream(client)
         queue = node.subscribe()
         start = from_height
 
@@ -124,6 +162,7 @@ def events_router(node: Node) -> APIRouter:
                         return
             finally:
                 node.unsubscribe(queue)
+                close_stream(client)
 
         return StreamingResponse(
             stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}

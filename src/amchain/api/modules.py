@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from amchain.api.chain_view import query_context
 from amchain.api.openapi import SchemaSet, as_codec_accepts, json_value_schema, query_operation
 from amchain.api.problems import ApiProblem, problem_from_error, read_body
-from amchain.codec import DecodeError, convert, decode_json
+from amchain.codec import MAX_SAFE_INTEGER, DecodeError, convert, decode_json
 from amchain.ledger import LedgerError
 from amchain.modules.base import ModuleSpec, QuerySpec
 from amchain.node import Node
@@ -113,8 +113,12 @@ def _height(request: Request) -> int | None:
     text = request.query_params.get("height")
     if text is None:
         return None
-    if not text.isdigit():
-        raise ApiProblem(400, "api", 3, "Bad height", "height: a block height, an integer from 0")
+    if not (text.isascii() and text.isdigit() and len(text) <= 16) or (
+        int(text) > MAX_SAFE_INTEGER
+    ):
+        raise ApiProblem(
+            400, "api", 3, "Bad height", "height: a block height, an integer from 0 to 2^53-1"
+        )
     return int(text)
 
 

@@ -61,6 +61,7 @@ _STATUS_TEXT = {
     410: "The height asked for is not retained",
     413: "The body is too large",
     422: "Refused: the content does not fit, or the module refused it",
+    429: "Over this signer's or client's quota: retry after the time in Retry-After",
     503: "The node cannot take requests now (busy, starting, or a halted peer)",
 }
 
@@ -295,6 +296,7 @@ def query_operation(
                 {
                     "type": "integer",
                     "minimum": 0,
+                    "maximum": MAX_SAFE_INTEGER,
                     "description": "answer as of this height (default: the head)",
                 },
                 False,

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from amchain.codec import DecodeError, DecodeErrorCode
 from amchain.ledger import LedgerError, TxCode
@@ -26,6 +27,7 @@ _TX_STATUS: dict[int, int] = {
     TxCode.REVOKED_KEY: 403,
     TxCode.ROLE_NOT_ALLOWED: 403,
     TxCode.REPLAYED: 409,
+    TxCode.QUOTA_EXCEEDED: 429,
     TxCode.UNKNOWN_MODULE: 404,
     TxCode.UNKNOWN_MESSAGE: 404,
     TxCode.INTERNAL: 500,
@@ -137,7 +139,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     """Read a request's body, refusing one larger than ``limit`` bytes before reading it all.
 
     Raises:
-        ApiProblem: 413 (codec TOO_LARGE).
+        ApiProblem: 413 (codec TOO_LARGE), 400 (api 8: the connection closed first).
     """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -150,15 +152,21 @@ async def read_body(request: Request, limit: int) -> bytes:
         )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiProblem(
-                413,
-                "codec",
-                int(DecodeErrorCode.TOO_LARGE),
-                "Too large",
-                f"request body exceeds {limit} bytes",
-            )
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiProblem(
+                    413,
+                    "codec",
+                    int(DecodeErrorCode.TOO_LARGE),
+                    "Too large",
+                    f"request body exceeds {limit} bytes",
+                )
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client left (or was cut off for sending too slowly): nobody reads the answer.
+        raise ApiProblem(
+            400, "api", 8, "Body incomplete", "the connection closed before the body arrived"
+        ) from None
     return b"".join(chunks)

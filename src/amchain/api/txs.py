@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Annotated, Any
 
 import msgspec
@@ -25,8 +26,8 @@ from amchain.api.problems import (
     read_body,
 )
 from amchain.api.proofs import tx_bundle
-from amchain.codec import DecodeError
-from amchain.ledger import Receipt
+from amchain.codec import MAX_SAFE_INTEGER, DecodeError
+from amchain.ledger import Receipt, TxCode
 from amchain.node import Node, NodeUnavailable
 from amchain.storage import StoredTx
 
@@ -122,15 +123,15 @@ def _refusal(error: Any) -> dict[str, Any]:
 
 
 def _parse_hash(text: str) -> bytes:
-    try:
-        raw = bytes.fromhex(text)
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
+    # Read side: either case is the same hash; whitespace or other lengths are not.
+    if _HASH.fullmatch(text) is None:
         raise ApiProblem(
             400, "api", 2, "Bad transaction hash", "a transaction hash is 64 hex digits"
         )
-    return raw
+    return bytes.fromhex(text)
+
+
+_HASH = re.compile("[0-9a-fA-F]{64}")
 
 
 def _ok(name: str, description: str) -> dict[str | int, dict[str, Any]]:
@@ -158,7 +159,7 @@ def txs_router(node: Node, tx_body_schema: dict[str, Any]) -> APIRouter:
             },
         },
         responses={
-            **problem_responses(400, 403, 404, 409, 413, 422, 503),
+            **problem_responses(400, 403, 404, 409, 413, 422, 429, 503),
             200: {"description": "Committed (with `wait`)"},
             202: {"description": "Admitted: waiting to be ordered (a batch: some admitted)"},
             400: {
@@ -189,7 +190,7 @@ def txs_router(node: Node, tx_body_schema: dict[str, Any]) -> APIRouter:
                 getattr(exc, "code", 1),
                 getattr(exc, "title", "Node busy"),
                 str(exc),
-                headers={"Retry-After": "1"},
+                headers={"Retry-After": str(exc.retry_after_s)},
             ) from None
         results: list[dict[str, Any]] = []
         for outcome in outcomes:
@@ -211,11 +212,17 @@ def txs_router(node: Node, tx_body_schema: dict[str, Any]) -> APIRouter:
         if not is_batch:
             return _single_answer(results[0])
         accepted = sum(1 for r in results if r["status"] != "refused")
+        over_quota = all(
+            outcome.error is not None
+            and outcome.error.codespace == "tx"
+            and outcome.error.code == TxCode.QUOTA_EXCEEDED
+            for outcome in outcomes
+        )
         return Response(
             msgspec.json.encode(
                 {"accepted": accepted, "refused": len(results) - accepted, "results": results}
             ),
-            status_code=202 if accepted else 400,
+            status_code=202 if accepted else 429 if over_quota else 400,
             media_type="application/json",
         )
 
@@ -272,7 +279,9 @@ def txs_router(node: Node, tx_body_schema: dict[str, Any]) -> APIRouter:
         responses={**_ok("TxList", "Transaction summaries"), **problem_responses(400, 503)},
     )
     def list_txs(
-        height: int | None = Query(None, ge=0, description="the transactions of this block"),
+        height: int | None = Query(
+            None, ge=0, le=MAX_SAFE_INTEGER, description="the transactions of this block"
+        ),
         did: str | None = Query(None, description="transactions naming this DID"),
         vin: str | None = Query(None, description="transactions about this vehicle"),
         signer: str | None = Query(None, description="transactions signed by this hex key"),
@@ -369,7 +378,11 @@ async def _wait_for(node: Node, results: list[dict[str, Any]], wait: str, timeou
 def _single_answer(single: dict[str, Any]) -> Response:
     if single["status"] == "refused":
         refusal = single["error"]
-        return JSONResponse(refusal, status_code=refusal["status"], media_type=PROBLEM_MEDIA_TYPE)
+        # Over quota: the signer's own transactions drain at block pace.
+        headers = {"Retry-After": "1"} if refusal["status"] == 429 else None
+        return JSONResponse(
+            refusal, status_code=refusal["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers
+        )
     receipt = single.get("receipt")
     if receipt is not None and not receipt["ok"]:
         # Committed, but the module refused it: state is unchanged, the refusal is on chain.

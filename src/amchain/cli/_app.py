@@ -19,6 +19,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
+from amchain.cli._backup import backup, restore
 from amchain.cli._bench import bench
 from amchain.cli._cluster import cluster_app, node_app
 from amchain.cli._common import (
@@ -51,6 +52,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command()(backup)
+app.command()(restore)
 app.add_typer(keys_app, name="keys")
 app.add_typer(did_app, name="did")
 app.add_typer(vehicle_app, name="vehicle")
@@ -93,6 +96,14 @@ def up(
     data_dir: DataDirOpt = None,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="API port.")] = DEFAULT_PORT,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    public_name: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--public-name",
+            help="A host name the API answers to besides the local ones (repeatable); requests "
+            "naming any other host are refused.",
+        ),
+    ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Simulate vehicle traffic.")] = False,
     demo_vehicles: Annotated[
         int, typer.Option("--demo-vehicles", min=1, max=10_000, help="Vehicles the demo makes.")
@@ -131,6 +142,7 @@ def up(
         data_dir=data_dir,
         host=host,
         port=port,
+        public_names=tuple(public_name or ()),
         demo=demo,
         demo_vehicles=demo_vehicles,
         demo_modules=demo_modules,

@@ -55,7 +55,7 @@ def node_start(
     ],
 ) -> None:
     """Run a consortium peer from its TOML configuration (etcd ordering)."""
-    from amchain.api import create_app
+    from amchain.api import create_app, server_config
     from amchain.node.cluster import ClusterNode
     from amchain.node.cluster_config import ClusterConfig, ClusterConfigError
     from amchain.node.lock import DataDirInUse
@@ -70,13 +70,7 @@ def node_start(
         raise typer.Exit(2) from None
     app = create_app(node, manage_node=True)
     server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=cluster.host,
-            port=cluster.port,
-            log_level="warning",
-            timeout_graceful_shutdown=3,
-        )
+        server_config(app, host=cluster.host, port=cluster.port, timeout_graceful_shutdown=3)
     )
     console.print(
         f"peer {cluster.name} ({cluster.org}) of {node.chain_id} at height {node.head.height}, "

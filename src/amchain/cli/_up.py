@@ -19,7 +19,7 @@ import uvloop
 from rich.panel import Panel
 from rich.table import Table
 
-from amchain.api import create_app
+from amchain.api import create_app, server_config
 from amchain.cli._common import console, err_console, tune_gc_for_a_long_running_node
 from amchain.cli._common import data_dir as resolve_data_dir
 from amchain.explorer import mount_explorer
@@ -114,9 +114,7 @@ async def _serve(
 ) -> None:
     app = create_app(node, manage_node=True)
     mount_explorer(app)
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5
-    )
+    config = server_config(app, host=host, port=port, timeout_graceful_shutdown=5)
     server = _Server(config)
     url = f"http://{_url_host(host)}:{port}"
     serve_task = asyncio.create_task(server.serve())
@@ -177,6 +175,7 @@ def run_up(
     port: int,
     demo: bool,
     demo_vehicles: int,
+    public_names: tuple[str, ...] = (),
     demo_modules: str | None = None,
     admission_processes: int | None = None,
     genesis_time_ms: int | None = None,
@@ -189,6 +188,7 @@ def run_up(
         data_dir=directory,
         host=host,
         port=port,
+        public_names=public_names,
         admission_processes=processes,
         genesis_time_ms=genesis_time_ms,
     )

@@ -5,6 +5,7 @@ What arrives from outside is decoded by :func:`decode_json` (bounded size and de
 before parsing; duplicate keys, NaN/Infinity, floats and integers beyond ±(2^53−1) refused)
 and then typed by :func:`convert` (unknown, missing and mistyped fields refused). Every
 refusal is a :class:`DecodeError` with a stable numeric ``code`` in the ``codec`` codespace.
+:func:`check_normal_form` holds text to one spelling (Unicode NFC).
 """
 
 from amchain.codec._canonical import (
@@ -24,6 +25,7 @@ from amchain.codec._strict import (
     decode_json,
     decode_typed,
 )
+from amchain.codec._text import check_normal_form
 
 __all__ = [
     "CODESPACE",
@@ -33,6 +35,7 @@ __all__ = [
     "CanonicalizationError",
     "DecodeError",
     "DecodeErrorCode",
+    "check_normal_form",
     "convert",
     "decode_json",
     "decode_typed",

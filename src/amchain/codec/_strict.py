@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from enum import IntEnum
 from typing import Any, NoReturn, TypeVar
 
@@ -168,7 +169,7 @@ def _decode_strictly(data: bytes, max_depth: int) -> Any:
     except UnicodeDecodeError:
         _raise(DecodeErrorCode.MALFORMED_JSON, "body is not valid UTF-8")
     try:
-        return json.loads(
+        value = json.loads(
             text,
             object_pairs_hook=_pairs_to_dict,
             parse_constant=_refuse_constant,
@@ -179,6 +180,27 @@ def _decode_strictly(data: bytes, max_depth: int) -> Any:
         _raise(DecodeErrorCode.MALFORMED_JSON, f"malformed JSON: {exc.msg} at position {exc.pos}")
     except RecursionError:
         _raise(DecodeErrorCode.TOO_DEEP, "JSON nesting too deep")
+    if _SURROGATE_ESCAPE.search(text):
+        _refuse_lone_surrogates(value)
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    """A ``\\uD800``-style escape without its pair decodes to a string no UTF-8 text can
+    hold (and canonical JSON cannot carry): refused here, not later as a crash."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return
+    except UnicodeEncodeError:
+        pass
+    _raise(
+        DecodeErrorCode.INVALID_ENCODING,
+        "a string holds a lone UTF-16 surrogate escape (\\uD800–\\uDFFF without its "
+        "pair); send text as UTF-8 or as a complete surrogate pair",
+    )
 
 
 def _classify(message: str) -> DecodeErrorCode:
@@ -187,6 +209,15 @@ def _classify(message: str) -> DecodeErrorCode:
     if "missing required field" in message:
         return DecodeErrorCode.MISSING_FIELD
     if message.startswith("Expected"):
+        # "Expected `str` of length <= 200", "... matching regex ...", "`int` >= 0": the
+        # type is right, the value is not.
+        if (
+            " of length " in message
+            or " matching regex " in message
+            or "` >" in message
+            or ("` <" in message)
+        ):
+            return DecodeErrorCode.INVALID_VALUE
         return DecodeErrorCode.WRONG_TYPE
     return DecodeErrorCode.INVALID_VALUE
 

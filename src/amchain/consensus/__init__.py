@@ -3,6 +3,7 @@ consortium orders blocks through an etcd cluster; see :mod:`amchain.consensus.et
 
 from typing import Protocol
 
+from amchain.consensus.signer_quota import QuotaExceeded, SignerQuota
 from amchain.consensus.solo import MempoolFull, SoloOrderer
 from amchain.ledger import Transaction
 
@@ -17,7 +18,8 @@ class Orderer(Protocol):
         ...
 
     def add(self, tx: Transaction) -> bool:
-        """Queue an admitted transaction; False if already queued. Raises MempoolFull."""
+        """Queue an admitted transaction; False if already queued. Raises MempoolFull or
+        QuotaExceeded."""
         ...
 
     async def run(self) -> None: ...
@@ -25,4 +27,4 @@ class Orderer(Protocol):
     def stop(self) -> None: ...
 
 
-__all__ = ["MempoolFull", "Orderer", "SoloOrderer"]
+__all__ = ["MempoolFull", "Orderer", "QuotaExceeded", "SignerQuota", "SoloOrderer"]

@@ -65,6 +65,7 @@ from amchain.consensus.etcd_forwarding import TxForwarder
 from amchain.consensus.etcd_intake import BLOCKS_PER_WRITE, CATCH_UP_READ_BLOCKS, BlockIntake
 from amchain.consensus.etcd_keys import ClusterKeys
 from amchain.consensus.etcd_mempool import WaitingTxs
+from amchain.consensus.signer_quota import SignerQuota
 from amchain.ledger import SignedCommit, Transaction
 
 __all__ = [
@@ -92,7 +93,13 @@ class EtcdOrderer:
 
     def __init__(self, config: EtcdOrderingConfig, *, chain_id: str, hooks: PeerHooks) -> None:
         self.context = OrderingContext(config, chain_id=chain_id, hooks=hooks)
-        self.waiting = WaitingTxs(self.context)
+        self.waiting = WaitingTxs(
+            self.context,
+            SignerQuota(
+                max_txs=config.max_pending_per_signer,
+                max_bytes=config.max_pending_bytes_per_signer,
+            ),
+        )
         self.election = CutterElection(self.context, on_elected=self.waiting.arrived.set)
         self.forwarder = TxForwarder(self.context, self.waiting, self.election)
         self.cutter_part = BlockCutter(self.context, self.waiting, self.election)

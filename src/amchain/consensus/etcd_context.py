@@ -88,6 +88,8 @@ class EtcdOrderingConfig:
     max_block_bytes: int = 1024 * 1024
     max_block_wait_ms: int = 50
     max_pending: int = 50_000
+    max_pending_per_signer: int = 10_000
+    max_pending_bytes_per_signer: int = 16 * 1024 * 1024
     lease_ttl_s: int = 3
     keep_blocks: int = 200
     compact_every: int = 50

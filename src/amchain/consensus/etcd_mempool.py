@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from amchain.consensus.etcd_blocks import OrderedBlock
 from amchain.consensus.etcd_context import OrderingContext, now_ms
+from amchain.consensus.signer_quota import SignerQuota
 from amchain.consensus.solo import MempoolFull
 from amchain.ledger import Transaction, TxError, validate_transaction_window
 
@@ -32,8 +33,9 @@ class Waiting:
 class WaitingTxs:
     """The waiting transactions of one peer, in the order they arrived."""
 
-    def __init__(self, ctx: OrderingContext) -> None:
+    def __init__(self, ctx: OrderingContext, quota: SignerQuota | None = None) -> None:
         self._ctx = ctx
+        self._quota = quota
         self.pending: OrderedDict[bytes, Waiting] = OrderedDict()
         self._by_bytes: dict[bytes, Transaction] = {}  # admitted here, by canonical bytes
         self.ordered: dict[bytes, int] = {}  # tx hash -> height of a block not yet applied
@@ -56,11 +58,14 @@ class WaitingTxs:
 
         Raises:
             MempoolFull: ``max_pending`` transactions are waiting.
+            QuotaExceeded: the signer has its quota waiting.
         """
         if self.knows(tx.hash):
             return False
         if len(self.pending) >= self._ctx.config.max_pending:
             raise MempoolFull(f"{len(self.pending)} transactions are waiting; retry shortly")
+        if self._quota is not None:
+            self._quota.reserve(tx)
         self.pending[tx.hash] = Waiting(tx)
         self._by_bytes[tx.canonical] = tx
         self.fresh_hashes.append(tx.hash)
@@ -75,15 +80,16 @@ class WaitingTxs:
     def block_applied(self, block: OrderedBlock) -> None:
         """The peer committed ``block``: its transactions stop waiting."""
         for tx in block.txs:
-            self.pending.pop(tx.hash, None)
             self.ordered.pop(tx.hash, None)
-            self._by_bytes.pop(tx.canonical, None)
+            self.forget(tx.hash)
         self.applied.set()
 
     def forget(self, tx_hash: bytes) -> None:
         gone = self.pending.pop(tx_hash, None)
         if gone is not None:
             self._by_bytes.pop(gone.tx.canonical, None)
+            if self._quota is not None:
+                self._quota.release(gone.tx)
 
     def drop_expired(self) -> None:
         """Forget the transactions that expired (the peer hears why)."""

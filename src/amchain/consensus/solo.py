@@ -11,6 +11,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
+from amchain.consensus.signer_quota import SignerQuota
 from amchain.ledger import Transaction
 
 
@@ -29,12 +30,14 @@ class SoloOrderer:
         max_wait_ms: int,
         max_pending: int,
         produce: Callable[[list[Transaction]], Awaitable[None]],
+        quota: SignerQuota | None = None,
     ) -> None:
         self._max_txs = max_txs
         self._max_bytes = max_bytes
         self._max_wait_s = max_wait_ms / 1000
         self._max_pending = max_pending
         self._produce = produce
+        self._quota = quota
         self._pending: OrderedDict[bytes, Transaction] = OrderedDict()
         self._pending_bytes = 0
         self._in_block: dict[bytes, Transaction] = {}
@@ -53,11 +56,14 @@ class SoloOrderer:
 
         Raises:
             MempoolFull: the mempool holds ``max_pending`` transactions.
+            QuotaExceeded: the signer has its quota waiting.
         """
         if self.knows(tx.hash):
             return False
         if len(self._pending) >= self._max_pending:
             raise MempoolFull(f"{len(self._pending)} transactions are waiting; retry shortly")
+        if self._quota is not None:
+            self._quota.reserve(tx)
         self._pending[tx.hash] = tx
         self._pending_bytes += len(tx.canonical)
         self._arrived.set()
@@ -72,6 +78,8 @@ class SoloOrderer:
                 break
             del self._pending[tx_hash]
             self._pending_bytes -= len(tx.canonical)
+            if self._quota is not None:
+                self._quota.release(tx)
             batch.append(tx)
             size += len(tx.canonical)
         return batch

@@ -13,10 +13,11 @@ class EncodingError(ValueError):
 
 
 def decode_hex(text: str, *, length: int | None = None, what: str = "value") -> bytes:
-    """Decode lower- or upper-case hex, optionally requiring an exact byte length.
+    """Decode lower-case hex (the one form the chain accepts: no upper case, no spaces, so
+    a value has one spelling and a transaction one hash), optionally of an exact byte length.
 
     Raises:
-        EncodingError: not hex, or not ``length`` bytes.
+        EncodingError: not lower-case hex, or not ``length`` bytes.
     """
     if not isinstance(text, str):
         raise EncodingError(f"{what} must be a hex string")
@@ -24,6 +25,8 @@ def decode_hex(text: str, *, length: int | None = None, what: str = "value") -> 
         raw = bytes.fromhex(text)
     except ValueError:
         raise EncodingError(f"{what} is not valid hex") from None
+    if raw.hex() != text:
+        raise EncodingError(f"{what} must be written in lower-case hex digits without spaces")
     if length is not None and len(raw) != length:
         raise EncodingError(
             f"{what} must be {length} bytes ({2 * length} hex digits), got {len(raw)}"

@@ -79,7 +79,7 @@ class Explorer:
 
     def __init__(self, api_app: ASGIApp, *, public_url: str | None = None) -> None:
         self.client = AsyncClient(
-            "http://amchain-node", timeout=30.0, transport=httpx.ASGITransport(app=api_app)
+            "http://localhost", timeout=30.0, transport=httpx.ASGITransport(app=api_app)
         )
         self.public_url = public_url.rstrip("/") if public_url else None
         self.env = jinja2.Environment(

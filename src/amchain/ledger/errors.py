@@ -51,6 +51,7 @@ class TxCode(IntEnum):
     UNKNOWN_MESSAGE = 15
     TOO_MANY_SIGNERS = 16
     WEAK_KEY = 17
+    QUOTA_EXCEEDED = 18
     INTERNAL = 99
 
 

@@ -95,14 +95,18 @@ def compute_signing_message(tx_hash: bytes) -> bytes:
 
 
 def _decode_hex_field(text: str, length: int, code: TxCode, what: str) -> bytes:
+    # One form only (lower-case hex, no spaces): otherwise one signer could give the same
+    # intent several hashes.
+    if len(text) != 2 * length:
+        raise TxError(
+            code, f"{what} must be {2 * length} lower-case hex digits, got {len(text)} characters"
+        )
     try:
         raw = bytes.fromhex(text)
     except ValueError:
         raise TxError(code, f"{what} is not valid hex") from None
-    if len(raw) != length:
-        raise TxError(
-            code, f"{what} must be {length} bytes ({2 * length} hex digits), got {len(raw)}"
-        )
+    if len(raw) != length or raw.hex() != text:
+        raise TxError(code, f"{what} must be written in lower-case hex digits without spaces")
     return raw
 
 
@@ -212,7 +216,7 @@ def sign_transaction(body: TxBody, keys: list[KeyPair]) -> Transaction:
     Raises:
         ValueError: the keys do not match the body's signers.
     """
-    if [k.public_key.hex() for k in keys] != [s.lower() for s in body.signers]:
+    if [k.public_key.hex() for k in keys] != body.signers:
         raise ValueError("keys must match body.signers, in the same order")
     tx_hash = compute_tx_hash(body)
     message = compute_signing_message(tx_hash)

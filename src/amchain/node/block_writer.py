@@ -30,6 +30,7 @@ from amchain.ledger import (
     SignedCommit,
     Transaction,
     TreeRoot,
+    TxCode,
     TxError,
     apply_state_updates,
     compute_block_hash,
@@ -41,7 +42,14 @@ from amchain.ledger import (
 )
 from amchain.node.cache import StateCache
 from amchain.node.peer import validate_ordered_block
-from amchain.runtime import BlockResult, Genesis, ModuleRegistry, apply_genesis, execute_block
+from amchain.runtime import (
+    BlockResult,
+    ExecutionHalted,
+    Genesis,
+    ModuleRegistry,
+    apply_genesis,
+    execute_block,
+)
 from amchain.storage import BlockStore
 
 __all__ = ["BlockWriter", "CommittedBlock", "Head"]
@@ -192,15 +200,30 @@ class BlockWriter:
                 continue
             seen.add(tx.hash)
             valid.append(tx)
-        header = make_block_header(
-            chain_id=self.chain_id,
-            height=head.height + 1,
-            prev_hash=head.hash,
-            time_ms=block_time_ms,
-            txs=valid,
-            proposer=self.node_key.public_key,
-        )
-        return self.commit(header, valid, self.execute(header, valid)), dropped
+        while True:
+            header = make_block_header(
+                chain_id=self.chain_id,
+                height=head.height + 1,
+                prev_hash=head.hash,
+                time_ms=block_time_ms,
+                txs=valid,
+                proposer=self.node_key.public_key,
+            )
+            try:
+                result = self.execute(header, valid)
+            except ExecutionHalted as halted:
+                if halted.tx_hash is None:
+                    raise  # an end-of-block hook: no block can be made; the node stops
+                # This node alone orders: the block is cut again without the transaction,
+                # so no receipt depends on how this machine failed.
+                valid = [tx for tx in valid if tx.hash != halted.tx_hash]
+                dropped[halted.tx_hash] = TxError(
+                    TxCode.INTERNAL,
+                    "the node failed while executing this transaction (it is logged); it "
+                    "was left out of the block and changed nothing",
+                )
+                continue
+            return self.commit(header, valid, result), dropped
 
     # -- applying (a consortium peer) ----------------------------------------------------
     def apply_ordered(self, block: OrderedBlock) -> CommittedBlock:

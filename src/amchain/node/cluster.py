@@ -181,6 +181,8 @@ class ClusterNode(Node):
                 max_block_bytes=cluster.max_block_bytes,
                 max_block_wait_ms=cluster.max_block_wait_ms,
                 max_pending=self.config.max_mempool_txs,
+                max_pending_per_signer=self.config.max_pending_per_signer,
+                max_pending_bytes_per_signer=self.config.max_pending_bytes_per_signer,
                 lease_ttl_s=cluster.lease_ttl_s,
                 keep_blocks=cluster.keep_blocks,
                 compact_every=cluster.compact_every,
@@ -292,6 +294,7 @@ class ClusterNode(Node):
         if not checked:
             self.halt(failure or "")
             return
+        started = time.perf_counter()
         try:
             applied, error_in_batch = await self.run_on_writer(self._apply_on_writer, checked)
         except Exception as exc:
@@ -303,6 +306,13 @@ class ClusterNode(Node):
             which = f"block {first}" if first == last else f"blocks {first}..{last}"
             self.halt(f"{which} could not be applied: {type(exc).__name__}: {exc}")
             return
+        if applied:
+            self.metrics.committed(
+                blocks=len(applied),
+                txs=sum(len(block.txs) for block, _, _ in applied),
+                seconds=time.perf_counter() - started,
+                last_time_ms=applied[-1][0].header.time_ms,
+            )
         self.most_blocks_in_one_write = max(self.most_blocks_in_one_write, len(applied))
         certificates = dict((b.height, c) for b, c in blocks)
         for block, committed, commit in applied:

@@ -29,6 +29,21 @@ class NodeConfig:
     max_block_wait_ms: int = 100
     max_mempool_txs: int = 50_000
     max_body_bytes: int = 8 * 1024 * 1024
+    max_batch_txs: int = 5_000
+    """Transactions in one ``POST /v1/txs`` batch; a longer batch is refused whole (413)
+    before its elements are looked at."""
+    max_pending_per_signer: int = 10_000
+    """Transactions of one signer (its first) waiting to be ordered; more are refused
+    with 429 (tx/QUOTA_EXCEEDED) until blocks drain them."""
+    max_pending_bytes_per_signer: int = 16 * 1024 * 1024
+    """Bytes of one signer's transactions waiting to be ordered (likewise)."""
+    public_names: tuple[str, ...] = ()
+    """Host names (and addresses) the API answers to besides the local ones; requests naming
+    another host are refused (a DNS-rebinding page cannot reach the node)."""
+    cors_origins: tuple[str, ...] = ()
+    """Web origins whose pages may call the API from a browser (default: none)."""
+    max_event_streams: int = 256
+    """``/v1/events`` subscribers at once, in total (each client: at most 8)."""
     admission_threads: int = 2
     admission_processes: int = 0
     """Worker processes that parse and admit transactions (0: threads in the node process)."""

@@ -21,9 +21,9 @@ from typing import Any
 
 import msgspec
 
-from amchain.codec import DecodeError
-from amchain.consensus import MempoolFull, Orderer
-from amchain.ledger import LedgerError, StateReader, Transaction
+from amchain.codec import DecodeError, DecodeErrorCode
+from amchain.consensus import MempoolFull, Orderer, QuotaExceeded
+from amchain.ledger import LedgerError, StateReader, Transaction, TxCode, TxError
 from amchain.node.admission_pool import (
     admit_part,
     error_from_refusal,
@@ -34,6 +34,7 @@ from amchain.node.admission_pool import (
 )
 from amchain.node.cache import StateCache
 from amchain.node.config import NodeConfig
+from amchain.node.metrics import NodeMetrics
 from amchain.runtime import ModuleRegistry, admit_transaction, replay_refusal
 from amchain.storage import BlockStore
 
@@ -46,7 +47,12 @@ Admitted = tuple[int, Transaction | None, Exception | None]
 
 
 class NodeUnavailable(RuntimeError):
-    """The node cannot take transactions now (mempool full, shutting down)."""
+    """The node cannot take transactions now (mempool full, shutting down);
+    ``retry_after_s`` says when to try again (longer the fuller the mempool)."""
+
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(slots=True)
@@ -63,7 +69,53 @@ class _Batch(msgspec.Struct, forbid_unknown_fields=True):
     txs: list[msgspec.Raw]
 
 
-def split_submission(raw: bytes, *, max_bytes: int, max_depth: int) -> tuple[list[bytes], bool]:
+def batch_too_long(count: int, max_txs: int) -> DecodeError:
+    """The refusal of a batch of ``count`` transactions, more than ``max_txs`` (TOO_LARGE)."""
+    return DecodeError(
+        DecodeErrorCode.TOO_LARGE,
+        f"a batch holds at most {max_txs} transactions, this one {count}: "
+        "send it as several requests",
+    )
+
+
+def check_batch_length(raw: bytes, *, max_txs: int) -> None:
+    """Refuse a batch of more than ``max_txs`` elements, or one whose elements are not all
+    objects, before any element is parsed into a value.
+
+    Elements are separated by commas, so a body with fewer commas than ``max_txs`` is
+    short enough. Otherwise msgspec's C parser walks the array, making an empty struct per
+    object and no value of any field (about 16 bytes and 50 ns an element), and stops at
+    the first element that is not an object.
+
+    Raises:
+        DecodeError: TOO_LARGE (too many elements), WRONG_TYPE (an element not an object).
+    """
+    if raw.count(b",") < max_txs:
+        return
+    try:
+        batch = msgspec.json.decode(raw, type=_ObjectsOnly)
+    except msgspec.ValidationError as exc:
+        raise DecodeError(
+            DecodeErrorCode.WRONG_TYPE,
+            f"txs must be an array of signed transactions (objects): {exc}",
+        ) from None
+    except msgspec.DecodeError:
+        return  # not JSON or not a batch: the strict parser says why
+    if len(batch.txs) > max_txs:
+        raise batch_too_long(len(batch.txs), max_txs)
+
+
+class _AnyObject(msgspec.Struct, gc=False):
+    """Any JSON object, none of its fields kept."""
+
+
+class _ObjectsOnly(msgspec.Struct):
+    txs: list[_AnyObject]
+
+
+def split_submission(
+    raw: bytes, *, max_bytes: int, max_depth: int, max_txs: int
+) -> tuple[list[bytes], bool]:
     """Split a ``POST /v1/txs`` body into each transaction's JSON, and say if it was a batch.
 
     A compact ``{"txs": [...]}`` (what the SDK sends) is split without parsing the
@@ -71,8 +123,10 @@ def split_submission(raw: bytes, *, max_bytes: int, max_depth: int) -> tuple[lis
     other body is parsed strictly here once, and each transaction handed on re-encoded.
 
     Raises:
-        DecodeError: see :func:`amchain.node.admission_pool.parse_submission`.
+        DecodeError: TOO_LARGE (more than ``max_txs`` transactions), or see
+            :func:`amchain.node.admission_pool.parse_submission`.
     """
+    check_batch_length(raw, max_txs=max_txs)
     if raw.startswith(b'{"txs":[') and len(raw) <= max_bytes:
         try:
             batch = msgspec.json.decode(raw, type=_Batch)
@@ -83,6 +137,8 @@ def split_submission(raw: bytes, *, max_bytes: int, max_depth: int) -> tuple[lis
         if batch is not None and batch.txs and msgspec.json.encode(batch) == raw:
             return [bytes(tx) for tx in batch.txs], True
     values, is_batch = parse_submission(raw, max_bytes=max_bytes, max_depth=max_depth)
+    if len(values) > max_txs:
+        raise batch_too_long(len(values), max_txs)
     return [msgspec.json.encode(value) for value in values], is_batch
 
 
@@ -103,8 +159,10 @@ class TxIntake:
         orderer: Callable[[], Orderer | None],
         head_height: Callable[[], int],
         now_ms: Callable[[], int],
+        metrics: NodeMetrics | None = None,
     ) -> None:
         self._config = config
+        self._metrics = metrics or NodeMetrics()
         self._store = store
         self._registry = registry
         self._chain_id = chain_id
@@ -219,12 +277,18 @@ class TxIntake:
             NodeUnavailable: the mempool is full, or the admission workers had to restart.
         """
         max_bytes = self._config.max_body_bytes
+        max_txs = self._config.max_batch_txs
         if self._processes is None:
+            check_batch_length(raw, max_txs=max_txs)
             values, is_batch = parse_submission(raw, max_bytes=max_bytes, max_depth=max_depth)
+            if len(values) > max_txs:
+                raise batch_too_long(len(values), max_txs)
             return is_batch, await self.submit(values)
         if self._orderer() is None:
             raise NodeUnavailable("the node is not producing blocks")
-        txs, is_batch = split_submission(raw, max_bytes=max_bytes, max_depth=max_depth)
+        txs, is_batch = split_submission(
+            raw, max_bytes=max_bytes, max_depth=max_depth, max_txs=max_txs
+        )
         loop = asyncio.get_running_loop()
         parts = max(1, min(self._config.admission_processes, len(raw) // 32_768))
         share = -(-len(txs) // parts)
@@ -261,7 +325,15 @@ class TxIntake:
         if orderer is None:
             raise NodeUnavailable("the node is not producing blocks")
         if len(orderer) + count > self._config.max_mempool_txs:
-            raise NodeUnavailable(f"{len(orderer)} transactions are waiting; retry in a moment")
+            raise NodeUnavailable(
+                f"{len(orderer)} transactions are waiting; retry in a moment",
+                retry_after_s=self.retry_after_s(len(orderer)),
+            )
+
+    def retry_after_s(self, waiting: int) -> int:
+        """Seconds a client should wait with ``waiting`` transactions queued: about the
+        blocks needed to drain them at one block a second (the slowest cut), 1 to 60."""
+        return max(1, min(60, waiting // max(1, self._config.max_block_txs)))
 
     def _queue(self, count: int, admitted: list[Admitted]) -> list[SubmitOutcome]:
         """Queue admitted transactions in index order; one outcome per index."""
@@ -272,13 +344,21 @@ class TxIntake:
             outcome = outcomes[index]
             if tx is None:
                 outcome.error = error  # type: ignore[assignment]
+                self._metrics.refused(error.codespace, int(error.code))  # type: ignore[union-attr]
                 continue
             outcome.tx_hash = tx.hash_hex
             try:
                 if orderer.add(tx):
                     outcome.accepted = True
+                    self._metrics.admitted()
                 else:
                     outcome.error = replay_refusal(tx.hash)
+                    self._metrics.refused("tx", int(TxCode.REPLAYED))
+            except QuotaExceeded as exc:
+                outcome.error = TxError(TxCode.QUOTA_EXCEEDED, str(exc))
+                self._metrics.refused("tx", int(TxCode.QUOTA_EXCEEDED))
             except MempoolFull as exc:
-                raise NodeUnavailable(str(exc)) from exc
+                raise NodeUnavailable(
+                    str(exc), retry_after_s=self.retry_after_s(len(orderer))
+                ) from exc
         return outcomes

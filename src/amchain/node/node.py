@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 from amchain.codec import convert
-from amchain.consensus import Orderer, SoloOrderer
+from amchain.consensus import Orderer, SignerQuota, SoloOrderer
 from amchain.crypto import KeyPair
 from amchain.ledger import SignedCommit, Transaction, TxError
 from amchain.node.block_writer import BlockWriter, CommittedBlock, Head
@@ -27,6 +29,7 @@ from amchain.node.config import NodeConfig
 from amchain.node.devnet import create_dev_chain, load_node_key
 from amchain.node.intake import NodeUnavailable, SubmitOutcome, TxIntake
 from amchain.node.lock import DataDirLock
+from amchain.node.metrics import NodeMetrics
 from amchain.runtime import Genesis, ModuleRegistry, default_registry
 from amchain.storage import BlockStore, StoredTx
 
@@ -38,6 +41,18 @@ T = TypeVar("T")
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def restrict_database_files(db_path: Path) -> None:
+    """Make the database and its WAL files readable by the node's user only (SQLite gives
+    the journal files the database file's mode, so a new database starts as an empty 0600
+    file)."""
+    if not db_path.exists():
+        os.close(os.open(db_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    for path in (db_path, db_path.with_name(db_path.name + "-wal"),
+                 db_path.with_name(db_path.name + "-shm")):  # fmt: skip
+        if path.exists():
+            path.chmod(0o600)
 
 
 class Node:
@@ -81,6 +96,7 @@ class Node:
             state_cache_entries=config.state_cache_entries,
         )
         self.waiters = CommitWaiters()
+        self.metrics = NodeMetrics()
         self.orderer: Orderer | None = None
         self.intake = TxIntake(
             config=config,
@@ -90,6 +106,7 @@ class Node:
             orderer=lambda: self.orderer,
             head_height=lambda: self.writer.head.height,
             now_ms=now_ms,
+            metrics=self.metrics,
         )
         self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="block-writer")
         self._dropped: dict[bytes, TxError] = {}
@@ -115,6 +132,7 @@ class Node:
             genesis = convert(
                 json.loads(config.genesis_path.read_text()), Genesis, what="genesis.json"
             )
+            restrict_database_files(config.db_path)
             store = BlockStore.open(config.db_path, background_checkpoints=True)
             node = cls(
                 config=config,
@@ -143,7 +161,14 @@ class Node:
         return self.writer.produce(batch, now_ms=now_ms())
 
     async def _produce(self, batch: list[Transaction]) -> None:
+        started = time.perf_counter()
         block, dropped = await self.run_on_writer(self._produce_block, batch)
+        self.metrics.committed(
+            blocks=1,
+            txs=len(block.txs),
+            seconds=time.perf_counter() - started,
+            last_time_ms=block.time_ms,
+        )
         for tx_hash, error in dropped.items():
             self.record_dropped(tx_hash, error)
         self.waiters.announce(block, block.txs)
@@ -169,6 +194,10 @@ class Node:
             max_wait_ms=self.config.max_block_wait_ms,
             max_pending=self.config.max_mempool_txs,
             produce=self._produce,
+            quota=SignerQuota(
+                max_txs=self.config.max_pending_per_signer,
+                max_bytes=self.config.max_pending_bytes_per_signer,
+            ),
         )
         self.start_ordering(orderer, name="solo-orderer")
         if self.config.admission_processes:

@@ -4,6 +4,7 @@ from amchain.runtime.admission import admit_transaction, replay_refusal
 from amchain.runtime.authorise import authorise_signers, decode_args
 from amchain.runtime.executor import (
     BlockResult,
+    ExecutionHalted,
     IndexEntry,
     execute_block,
     execute_transaction,
@@ -20,6 +21,7 @@ from amchain.runtime.registry import (
 __all__ = [
     "INSTALLED_MODULES",
     "BlockResult",
+    "ExecutionHalted",
     "Genesis",
     "IndexEntry",
     "ModuleRegistry",

@@ -2,7 +2,8 @@
 
 Steps, in order, each refusing with a stable code: **size** (the caller bounds the body
 before parsing; each transaction's canonical size is bounded here) → **decode** (strict
-schema of the envelope and of the message's arguments, and the message's stateless check)
+schema of the envelope, text in Unicode NFC, the message's arguments typed by its struct,
+every field bounded in size, and the message's stateless check)
 → **signatures** (every signer, Ed25519) → **replay** (chain id, expiry window,
 already included or already pending) → **permission** (signers known and active, role
 held).
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from amchain.codec import DecodeError, DecodeErrorCode
+from amchain.codec import DecodeError, DecodeErrorCode, check_normal_form
 from amchain.ledger import (
     MAX_TX_BYTES,
     StateReader,
@@ -42,7 +43,8 @@ def admit_transaction(
     ``is_known(hash)`` says whether a transaction is already included or pending.
 
     Raises:
-        DecodeError: TOO_LARGE, or a schema problem (unknown/missing/mistyped field).
+        DecodeError: TOO_LARGE, INVALID_ENCODING (text not NFC), or a schema problem
+            (unknown/missing/mistyped field, a value over its size).
         TxError: a bad envelope (encoding, signature, chain, expiry, replay, signer, role).
         ModuleError: the message's stateless check refused the arguments.
     """
@@ -54,6 +56,7 @@ def admit_transaction(
             f"transaction of {len(tx.canonical)} bytes exceeds {MAX_TX_BYTES} bytes",
         )
     spec = registry.message(tx.body.module, tx.body.message)
+    check_normal_form(tx.body.args)
     args = decode_args(spec, tx)
     spec.check(args)
     # signatures

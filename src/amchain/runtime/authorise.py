@@ -29,8 +29,12 @@ def authorise_signers(
     """Resolve every signer and check the message's role rule.
 
     A signer must be an active key the chain knows, or a key the message itself introduces
-    (proof of possession). If the message names roles, at least one signer must be an
-    active consortium key of an organisation holding one of them.
+    (proof of possession). At least one signer must be a key the chain knows: a key is
+    introduced only under an authority the chain already has (a DID's controller, an
+    organisation's admin, a sponsoring member), so a stranger's key cannot get a
+    transaction, not even a failed receipt, onto the chain. If the message names roles, at
+    least one signer must be an active consortium key of an organisation holding one of
+    them.
 
     Raises:
         TxError: UNKNOWN_SIGNER, REVOKED_KEY or ROLE_NOT_ALLOWED.
@@ -51,6 +55,13 @@ def authorise_signers(
                 f"signer {index} ({key.hex()}) was revoked and can no longer sign",
             )
         standings.append(standing)
+    if all(standing is None for standing in standings):
+        raise TxError(
+            TxCode.UNKNOWN_SIGNER,
+            "no signer is a key registered on this chain: a new key is added only together "
+            "with a signature of a key the chain knows (the DID's controller, the "
+            "organisation's admin or a sponsoring member)",
+        )
     needed = spec.roles(args)
     if needed:
         held = {role for s in standings if s is not None and s.org is not None for role in s.roles}

@@ -16,6 +16,12 @@ transactions' receipts: the receipts root covers both.
 
 Envelope rules (chain id, expiry, replay, signatures) are a block's validity conditions,
 checked before execution: a block holding such a transaction is invalid as a whole.
+
+Only the ledger's and the modules' own refusals (``LedgerError``, ``DecodeError``) become
+failed receipts: they are the same on every peer. Anything else (a bug, ``MemoryError``,
+``RecursionError``) may not be: a peer short of memory would write a receipt the others do
+not. So it raises :class:`ExecutionHalted` and the block is not committed; the node logs
+it and leaves the transaction out (a solo node) or retries and halts (a consortium peer).
 """
 
 from __future__ import annotations
@@ -32,7 +38,6 @@ from amchain.ledger import (
     Receipt,
     StateReader,
     Transaction,
-    TxCode,
     compute_merkle_root,
     encode_receipts,
 )
@@ -41,6 +46,16 @@ from amchain.runtime.authorise import authorise_signers, decode_args
 from amchain.runtime.registry import ModuleRegistry
 
 log = logging.getLogger(__name__)
+
+
+class ExecutionHalted(Exception):
+    """Executing a block raised something other than a refusal; the block must not be
+    committed. ``tx_hash``: the transaction that raised (None: an end-of-block hook)."""
+
+    def __init__(self, message: str, *, tx_hash: bytes | None, module: str) -> None:
+        super().__init__(message)
+        self.tx_hash = tx_hash
+        self.module = module
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +118,9 @@ def execute_transaction(
     Returns the receipt and the ``(kind, value)`` pairs the message names (for the index;
     empty if the arguments do not even decode). Never raises for a refusal: a refused
     transaction gets a failed receipt and leaves ``state`` unchanged.
+
+    Raises:
+        ExecutionHalted: the handler raised something other than a refusal.
     """
     overlay = Overlay(state)
     pairs: list[tuple[str, str]] = []
@@ -126,20 +144,18 @@ def execute_transaction(
         spec.handler(ctx, args)
     except (LedgerError, DecodeError) as error:
         return _failed(tx, error), pairs
-    except Exception:
-        # A bug in a handler. Deterministic on every peer (same code, same input), so the
-        # transaction fails the same way everywhere; the traceback goes to the log.
+    except Exception as exc:
         log.exception(
-            "handler %s.%s crashed on tx %s", tx.body.module, tx.body.message, tx.hash_hex
+            "handler %s.%s raised on tx %s; the block is not committed",
+            tx.body.module,
+            tx.body.message,
+            tx.hash_hex,
         )
-        failed = Receipt(
-            tx_hash=tx.hash_hex,
-            ok=False,
-            codespace="tx",
-            code=int(TxCode.INTERNAL),
-            message="internal error while executing the transaction; it changed nothing",
-        )
-        return failed, pairs
+        raise ExecutionHalted(
+            f"{tx.body.module}.{tx.body.message} raised {type(exc).__name__} on tx {tx.hash_hex}",
+            tx_hash=tx.hash,
+            module=tx.body.module,
+        ) from exc
     # emit events (the receipt carries them)
     overlay.flush_into(state)
     return Receipt(tx_hash=tx.hash_hex, ok=True, events=list(ctx.events)), pairs
@@ -155,8 +171,11 @@ def run_end_block_hooks(
 ) -> list[Receipt]:
     """Run every module's end-of-block hook on ``state`` (the block's overlay), in registry
     order, each atomically. Returns the receipts of the hooks that emitted events or
-    refused. Never raises for a refusal or a crash: the hook's changes are dropped and its
-    receipt says why, the same on every peer.
+    refused. A refusal drops the hook's changes and its receipt says why, the same on every
+    peer.
+
+    Raises:
+        ExecutionHalted: a hook raised something other than a refusal.
     """
     receipts: list[Receipt] = []
     for module, hook in registry.end_block_hooks:
@@ -179,18 +198,18 @@ def run_end_block_hooks(
                 )
             )
             continue
-        except Exception:
-            log.exception("end-of-block hook of %s crashed at height %d", module, header.height)
-            receipts.append(
-                Receipt(
-                    tx_hash=receipt_id,
-                    ok=False,
-                    codespace="tx",
-                    code=int(TxCode.INTERNAL),
-                    message="internal error in the end-of-block hook; it changed nothing",
-                )
+        except Exception as exc:
+            log.exception(
+                "end-of-block hook of %s raised at height %d; the block is not committed",
+                module,
+                header.height,
             )
-            continue
+            raise ExecutionHalted(
+                f"the end-of-block hook of {module} raised {type(exc).__name__} at height "
+                f"{header.height}",
+                tx_hash=None,
+                module=module,
+            ) from exc
         overlay.flush_into(state)
         if ctx.events:
             receipts.append(Receipt(tx_hash=receipt_id, ok=True, events=list(ctx.events)))
@@ -208,6 +227,10 @@ def execute_block(
 
     ``state`` is not modified; the caller applies :attr:`BlockResult.write_set` to the state
     tree (:func:`amchain.ledger.apply_state_updates`) and commits both.
+
+    Raises:
+        ExecutionHalted: a handler or hook raised something other than a refusal; commit
+            nothing of this block.
     """
     block_state = Overlay(state)
     receipts: list[Receipt] = []

@@ -127,6 +127,27 @@ def _count_active_admins(state: StateReader, org_id: str) -> int:
 # --- messages ---------------------------------------------------------------------------------
 
 
+def check_add_key(args: AddKeyArgs) -> None:
+    """Stateless checks of ``add_key`` (also run at admission, before any block).
+
+    Raises:
+        ConsortiumError: INVALID_KEY_ENCODING, INVALID_KEY.
+    """
+    parse_public_key(args.public_key)
+
+
+def check_revoke_key(args: RevokeKeyArgs) -> None:
+    """Stateless checks of ``revoke_key`` (also run at admission).
+
+    Raises:
+        ConsortiumError: INVALID_KEY_ENCODING.
+    """
+    try:
+        decode_hex(args.public_key, length=32, what="public_key")
+    except EncodingError as exc:
+        raise ConsortiumError(ConsortiumCode.INVALID_KEY_ENCODING, str(exc)) from None
+
+
 def add_key(ctx: TxContext, args: AddKeyArgs) -> None:
     """Register a new key of an organisation.
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from amchain.modules.base import EventAttributes
+from amchain.modules.base.fields import IdText
 
 __all__ = [
     "AddKeyArgs",
@@ -26,9 +27,9 @@ __all__ = [
     "RevokeKeyArgs",
 ]
 
-OrgId = Annotated[str, msgspec.Meta(description="organisation id, e.g. oem")]
+OrgId = Annotated[IdText, msgspec.Meta(description="organisation id, e.g. oem")]
 PublicKeyHex = Annotated[
-    str, msgspec.Meta(description="Ed25519 public key, 64 lowercase hex digits")
+    str, msgspec.Meta(max_length=128, description="Ed25519 public key, 64 lowercase hex digits")
 ]
 
 
@@ -52,7 +53,7 @@ class AddKeyArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
     org: OrgId
     public_key: PublicKeyHex
-    kind: Annotated[str, msgspec.Meta(description="admin, member or device")]
+    kind: Annotated[IdText, msgspec.Meta(description="admin, member or device")]
 
 
 class RevokeKeyArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import msgspec
 
 from amchain.modules.base import EventAttributes
+from amchain.modules.base.fields import DidText, IdText, NameText, Text, UrlText
 from amchain.vc import ACCESS_SCOPES, DEFAULT_LIST_BITS
 
 __all__ = [
@@ -56,9 +57,9 @@ __all__ = [
 class CreateStatusListArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """``create_status_list``: a Bitstring Status List of ``issuer`` named ``name``."""
 
-    issuer: Annotated[str, msgspec.Meta(description="the issuing DID")]
-    name: Annotated[str, msgspec.Meta(description="the list's name, e.g. revocation")]
-    purpose: Annotated[str, msgspec.Meta(description="revocation or suspension")]
+    issuer: Annotated[DidText, msgspec.Meta(description="the issuing DID")]
+    name: Annotated[NameText, msgspec.Meta(description="the list's name, e.g. revocation")]
+    purpose: Annotated[NameText, msgspec.Meta(description="revocation or suspension")]
     size: Annotated[int, msgspec.Meta(description="bits in the list")] = DEFAULT_LIST_BITS
 
 
@@ -69,7 +70,7 @@ class SetStatusArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
     ``value`` true / false.
     """
 
-    status_list: Annotated[str, msgspec.Meta(description="the status list's URL")]
+    status_list: Annotated[UrlText, msgspec.Meta(description="the status list's URL")]
     index: Annotated[int, msgspec.Meta(description="the credential's index in the list")]
     value: Annotated[bool, msgspec.Meta(description="true: revoked / suspended")]
 
@@ -78,7 +79,8 @@ class RegisterCredentialArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=
     """``register_credential``: anchor a signed credential; the chain keeps its digest."""
 
     credential: Annotated[
-        dict[str, Any], msgspec.Meta(description="the signed credential (eddsa-jcs-2022)")
+        dict[str, Any],
+        msgspec.Meta(max_length=64, description="the signed credential (eddsa-jcs-2022)"),
     ]
 
 
@@ -86,7 +88,8 @@ class GrantAccessArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``grant_access``: register a ``VehicleAccessGrant`` signed by the vehicle's owner."""
 
     grant: Annotated[
-        dict[str, Any], msgspec.Meta(description="the signed VehicleAccessGrant credential")
+        dict[str, Any],
+        msgspec.Meta(max_length=64, description="the signed VehicleAccessGrant credential"),
     ]
 
 
@@ -94,20 +97,22 @@ class LogEntryArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     """One decision of the car, as it reports it."""
 
     seq: int
-    nonce: str
-    action: str
+    nonce: IdText
+    action: IdText
     allowed: bool
-    reason: str
+    reason: Text
     decided_at_ms: int
-    grant_id: str | None = None
-    grantee: str | None = None
+    grant_id: IdText | None = None
+    grantee: DidText | None = None
 
 
 class LogAccessArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``log_access``: the vehicle (its ``#vehicle-key``) reports its decisions, in order."""
 
-    vin: Annotated[str, msgspec.Meta(description="the vehicle's VIN")]
-    entries: Annotated[list[LogEntryArgs], msgspec.Meta(description="decisions, in seq order")]
+    vin: Annotated[IdText, msgspec.Meta(description="the vehicle's VIN")]
+    entries: Annotated[
+        list[LogEntryArgs], msgspec.Meta(max_length=1_000, description="decisions, in seq order")
+    ]
 
 
 # --- state ----------------------------------------------------------------------------------

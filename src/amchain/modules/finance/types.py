@@ -13,6 +13,7 @@ from typing import Annotated
 import msgspec
 
 from amchain.modules.base import EventAttributes
+from amchain.modules.base.fields import DidText, HashText, IdText, ListOf, NameText
 
 __all__ = [
     "CancelStandingOrderArgs",
@@ -54,9 +55,9 @@ __all__ = [
     "VoucherView",
 ]
 
-Id = Annotated[str, msgspec.Meta(description="an id of your choosing ([A-Za-z0-9._-]{1,64})")]
-Account = Annotated[str, msgspec.Meta(description="an account: a did:amc DID")]
-Denom = Annotated[str, msgspec.Meta(description="the settlement token, e.g. CNY-e")]
+Id = Annotated[IdText, msgspec.Meta(description="an id of your choosing ([A-Za-z0-9._-]{1,64})")]
+Account = Annotated[DidText, msgspec.Meta(description="an account: a did:amc DID")]
+Denom = Annotated[IdText, msgspec.Meta(description="the settlement token, e.g. CNY-e")]
 AmountMinor = Annotated[int, msgspec.Meta(description="amount in minor units, at least 1")]
 TimeMs = Annotated[int, msgspec.Meta(description="block time, ms since the Unix epoch")]
 IdParam = Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9._-]{1,64}$", description="the id")]
@@ -96,12 +97,12 @@ class IssueVoucherArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
     supplier as an e-voucher, paid at maturity to whoever then holds its pieces."""
 
     voucher_id: Id
-    supplier: Annotated[str, msgspec.Meta(description="the tier-1 supplier's organisation DID")]
+    supplier: Annotated[DidText, msgspec.Meta(description="the tier-1 supplier's organisation DID")]
     denom: Denom
     face_minor: AmountMinor
     maturity_ms: TimeMs
     payable_ref_hash: Annotated[
-        str, msgspec.Meta(description="sha256 of the payable it confirms (64 lowercase hex)")
+        HashText, msgspec.Meta(description="sha256 of the payable it confirms (64 lowercase hex)")
     ]
 
 
@@ -118,7 +119,7 @@ class SplitPieceArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
 
     voucher_id: Id
     piece_no: Annotated[int, msgspec.Meta(description="the piece's number (0: the whole)")]
-    parts: list[SplitPart]
+    parts: Annotated[list[SplitPart], ListOf]
 
 
 class TransferPieceArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -135,7 +136,7 @@ class DiscountPieceArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
 
     voucher_id: Id
     piece_no: int
-    financier: Annotated[str, msgspec.Meta(description="the financier's organisation DID")]
+    financier: Annotated[DidText, msgspec.Meta(description="the financier's organisation DID")]
     price_minor: AmountMinor
 
 
@@ -154,7 +155,7 @@ class RecordLoanArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
 
     loan_id: Id
     borrower: Account
-    vin: Annotated[str, msgspec.Meta(description="the collateral's VIN")]
+    vin: Annotated[IdText, msgspec.Meta(description="the collateral's VIN")]
     denom: Denom
     principal_minor: AmountMinor
     rate_bp: Annotated[int, msgspec.Meta(description="interest, basis points a year (flat)")]
@@ -186,7 +187,7 @@ class CreateStandingOrderArgs(
     first_due_ms: TimeMs
     period_ms: int
     count: Annotated[int, msgspec.Meta(description="how many payments; 0: until cancelled")] = 0
-    purpose: Annotated[str, msgspec.Meta(description="what it pays for")] = ""
+    purpose: Annotated[NameText, msgspec.Meta(description="what it pays for")] = ""
 
 
 class CancelStandingOrderArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -302,6 +302,46 @@ def _revoked(key: DidKey, height: int) -> DidKey:
 # --- messages ---------------------------------------------------------------------------------
 
 
+def check_create_did(args: CreateDidArgs) -> None:
+    """Stateless checks of ``create_did`` (also run at admission, before any block).
+
+    Raises:
+        IdentityError: INVALID_KEY_ENCODING, INVALID_KEY, TOO_MANY_SERVICES,
+            INVALID_SERVICE, DUPLICATE_SERVICE.
+    """
+    parse_public_key(args.public_key)
+    _validate_services("the new DID", args.services)
+
+
+def check_add_key(args: AddKeyArgs) -> None:
+    """Stateless checks of ``add_key`` (also run at admission).
+
+    Raises:
+        IdentityError: INVALID_KEY_ENCODING, INVALID_KEY, NO_PURPOSES, INVALID_PURPOSE,
+            DUPLICATE_PURPOSE.
+    """
+    parse_public_key(args.public_key)
+    validate_purposes(args.purposes)
+
+
+def check_rotate_key(args: RotateKeyArgs) -> None:
+    """Stateless checks of ``rotate_key`` (also run at admission).
+
+    Raises:
+        IdentityError: INVALID_KEY_ENCODING, INVALID_KEY.
+    """
+    parse_public_key(args.new_public_key, what="new_public_key")
+
+
+def check_add_service(args: AddServiceArgs) -> None:
+    """Stateless checks of ``add_service`` (also run at admission).
+
+    Raises:
+        IdentityError: INVALID_SERVICE.
+    """
+    validate_service(args.service)
+
+
 def create_did(ctx: TxContext, args: CreateDidArgs) -> None:
     """Create the DID of a person or device from its first key, sponsored by a consortium
     member.

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 
 from amchain.modules.base import EventAttributes
+from amchain.modules.base.fields import DidText, IdText, ListOf, NameText, UrlText
 
 __all__ = [
     "PURPOSES",
@@ -32,9 +33,13 @@ __all__ = [
     "ServiceAdded",
 ]
 
-Did = Annotated[str, msgspec.Meta(description="a did:amc DID")]
-KeyHex = Annotated[str, msgspec.Meta(description="Ed25519 public key, 64 lowercase hex digits")]
-KeyId = Annotated[str, msgspec.Meta(description="a key of the DID: key-2, #key-2 or <did>#key-2")]
+Did = Annotated[DidText, msgspec.Meta(description="a did:amc DID")]
+KeyHex = Annotated[
+    str, msgspec.Meta(max_length=128, description="Ed25519 public key, 64 lowercase hex digits")
+]
+KeyId = Annotated[
+    IdText, msgspec.Meta(description="a key of the DID: key-2, #key-2 or <did>#key-2")
+]
 
 
 class Purpose(StrEnum):
@@ -57,16 +62,16 @@ PURPOSES: tuple[str, ...] = tuple(purpose.value for purpose in Purpose)
 class Service(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """A DID service: ``id`` is a fragment (``vault``), ``service_endpoint`` a URL."""
 
-    id: Annotated[str, msgspec.Meta(description="fragment, e.g. vault")]
-    type: Annotated[str, msgspec.Meta(description="service type, e.g. DataVault")]
-    service_endpoint: Annotated[str, msgspec.Meta(description="https URL")]
+    id: Annotated[IdText, msgspec.Meta(description="fragment, e.g. vault")]
+    type: Annotated[NameText, msgspec.Meta(description="service type, e.g. DataVault")]
+    service_endpoint: Annotated[UrlText, msgspec.Meta(description="https URL")]
 
 
 class CreateDidArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``identity.create_did``: the DID is derived from ``public_key`` (lowercase hex)."""
 
     public_key: KeyHex
-    services: list[Service] = []
+    services: Annotated[list[Service], ListOf] = []
 
 
 class AddKeyArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -75,7 +80,10 @@ class AddKeyArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     did: Did
     public_key: KeyHex
     purposes: Annotated[
-        list[str], msgspec.Meta(description="authentication, assertionMethod, keyAgreement, …")
+        list[IdText],
+        msgspec.Meta(
+            max_length=len(PURPOSES), description="authentication, assertionMethod, keyAgreement, …"
+        ),
     ]
 
 

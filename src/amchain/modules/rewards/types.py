@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from amchain.modules.base import EventAttributes
+from amchain.modules.base.fields import IdText, ListOf, NameText
 
 __all__ = [
     "SPEED_BANDS",
@@ -29,7 +30,7 @@ __all__ = [
 SPEED_BANDS: tuple[str, ...] = ("0-50", "50-90", "90-120", "120+")
 """Average speed bands of a trip, km/h."""
 
-Id = Annotated[str, msgspec.Meta(description="an id of your choosing ([A-Za-z0-9._-]{1,64})")]
+Id = Annotated[IdText, msgspec.Meta(description="an id of your choosing ([A-Za-z0-9._-]{1,64})")]
 
 
 class Band(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -44,8 +45,8 @@ class CreateProgrammeArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=Tru
     """``rewards.create_programme``: an OEM rewards eco-driving in its vehicles."""
 
     programme_id: Id
-    name: Annotated[str, msgspec.Meta(description="what drivers see, e.g. 'Eco Coins 2027'")]
-    bands: list[Band]
+    name: Annotated[NameText, msgspec.Meta(description="what drivers see, e.g. 'Eco Coins 2027'")]
+    bands: Annotated[list[Band], ListOf]
     daily_cap_minor: Annotated[int, msgspec.Meta(description="most paid per vehicle a day")]
     budget_minor: Annotated[int, msgspec.Meta(description="most the programme pays in all")]
 
@@ -60,7 +61,7 @@ class SubmitTripArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
     """``rewards.submit_trip``: the car's on-board key signs a trip summary."""
 
     programme_id: Id
-    vin: str
+    vin: IdText
     trip_id: Id
     start_odometer_km: int
     end_odometer_km: int
@@ -69,7 +70,9 @@ class SubmitTripArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
     harsh_brakes_per_100km: Annotated[int, msgspec.Meta(description="0 to 1000")]
     coasting_share_bp: Annotated[int, msgspec.Meta(description="share of time coasting, bp")]
     eco_mode_share_bp: Annotated[int, msgspec.Meta(description="share of time in eco mode, bp")]
-    speed_band: Annotated[str, msgspec.Meta(description="average speed: 0-50, 50-90, 90-120, 120+")]
+    speed_band: Annotated[
+        IdText, msgspec.Meta(description="average speed: 0-50, 50-90, 90-120, 120+")
+    ]
     ended_at_ms: Annotated[int, msgspec.Meta(description="when the trip ended (ms)")]
 
 

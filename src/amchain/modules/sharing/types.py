@@ -9,6 +9,7 @@ from typing import Annotated
 import msgspec
 
 from amchain.modules.base import EventAttributes
+from amchain.modules.base.fields import DidText, IdText, ListOf
 
 __all__ = [
     "Action",
@@ -44,8 +45,8 @@ __all__ = [
     "VehicleGroupParams",
 ]
 
-Id = Annotated[str, msgspec.Meta(description="an id of your choosing ([A-Za-z0-9._-]{1,64})")]
-Account = Annotated[str, msgspec.Meta(description="a did:amc DID")]
+Id = Annotated[IdText, msgspec.Meta(description="an id of your choosing ([A-Za-z0-9._-]{1,64})")]
+Account = Annotated[DidText, msgspec.Meta(description="a did:amc DID")]
 IdParam = Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9._-]{1,64}$", description="the id")]
 
 
@@ -82,7 +83,7 @@ class AdmitMember(msgspec.Struct, tag="admit_member", forbid_unknown_fields=True
 class ChangeShares(msgspec.Struct, tag="change_shares", forbid_unknown_fields=True, frozen=True):
     """The members' new shares (every member, adding up to 10,000 bp)."""
 
-    shares: list[MemberShare]
+    shares: Annotated[list[MemberShare], ListOf]
 
 
 class AuthorisePayee(
@@ -98,7 +99,7 @@ class Sell(msgspec.Struct, tag="sell", forbid_unknown_fields=True, frozen=True):
     (the buyer signs the execution and pays in it)."""
 
     buyer: Account
-    denom: str
+    denom: IdText
     price_minor: int
 
 
@@ -116,8 +117,8 @@ class CreateGroupArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     """``sharing.create_group``: the vehicle's owner and every member sign."""
 
     group_id: Id
-    vin: str
-    members: list[MemberShare]
+    vin: IdText
+    members: Annotated[list[MemberShare], ListOf]
     threshold: Annotated[int, msgspec.Meta(description="approvals a decision needs (k of n)")]
     share_weight_bp: Annotated[
         int,
@@ -149,9 +150,9 @@ class BillArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
 
     group_id: Id
     bill_id: Id
-    denom: str
+    denom: IdText
     amount_minor: int
-    kind: Annotated[str, msgspec.Meta(description="insurance, charging, service, parking, …")]
+    kind: Annotated[IdText, msgspec.Meta(description="insurance, charging, service, parking, …")]
 
 
 class ProposeArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import msgspec
 
 from amchain.modules.base import EventAttributes
+from amchain.modules.base.fields import DidText, IdText, NameText
 
 __all__ = [
     "AccountBalance",
@@ -57,14 +58,15 @@ __all__ = [
 ]
 
 Denom = Annotated[
-    str, msgspec.Meta(description="denomination, e.g. AMCT or CNY-e ([A-Za-z][A-Za-z0-9-]{1,15})")
+    IdText,
+    msgspec.Meta(description="denomination, e.g. AMCT or CNY-e ([A-Za-z][A-Za-z0-9-]{1,15})"),
 ]
-Account = Annotated[str, msgspec.Meta(description="an account: a did:amc DID")]
+Account = Annotated[DidText, msgspec.Meta(description="an account: a did:amc DID")]
 AmountMinor = Annotated[
     int, msgspec.Meta(description="amount in the denomination's minor units, at least 1")
 ]
 ProposalId = Annotated[
-    str,
+    IdText,
     msgspec.Meta(description="the proposal's id ([A-Za-z0-9._-]{1,64}), chosen by its proposer"),
 ]
 
@@ -113,7 +115,7 @@ class CreateDenominationArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=
     against money it holds (e.g. ``CNY-e``)."""
 
     denom: Denom
-    name: Annotated[str, msgspec.Meta(description="what it is, e.g. 'e-CNY settlement token'")]
+    name: Annotated[NameText, msgspec.Meta(description="what it is, e.g. 'e-CNY settlement token'")]
     decimals: Annotated[int, msgspec.Meta(description="minor units per unit, as 10^decimals")]
 
 
@@ -141,7 +143,7 @@ class TransferArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     amount_minor: AmountMinor
     from_account: (
         Annotated[
-            str,
+            DidText,
             msgspec.Meta(description="the paying account (default: the first signer's DID)"),
         ]
         | None
@@ -156,7 +158,7 @@ class ApproveArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
     spender: Account
     amount_minor: Annotated[int, msgspec.Meta(description="the allowance, 0 or more")]
     owner: (
-        Annotated[str, msgspec.Meta(description="the owner (default: the first signer's DID)")]
+        Annotated[DidText, msgspec.Meta(description="the owner (default: the first signer's DID)")]
         | None
     ) = None
 
@@ -171,7 +173,8 @@ class TransferFromArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
     amount_minor: AmountMinor
     spender: (
         Annotated[
-            str, msgspec.Meta(description="the spending account (default: the first signer's DID)")
+            DidText,
+            msgspec.Meta(description="the spending account (default: the first signer's DID)"),
         ]
         | None
     ) = None
@@ -181,7 +184,7 @@ class ReleasePoolArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``tokens.release_pool``: release what a scheduled pool has due now (the block hook
     does the same at the end of every block)."""
 
-    pool: Annotated[str, msgspec.Meta(description="pool name, e.g. technology")]
+    pool: Annotated[IdText, msgspec.Meta(description="pool name, e.g. technology")]
 
 
 class ProposeReleaseArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -189,10 +192,10 @@ class ProposeReleaseArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True
     approval-gated pool (its own approval counts)."""
 
     proposal_id: ProposalId
-    pool: Annotated[str, msgspec.Meta(description="pool name, e.g. operations")]
+    pool: Annotated[IdText, msgspec.Meta(description="pool name, e.g. operations")]
     to: Account
     amount_minor: AmountMinor
-    purpose: Annotated[str, msgspec.Meta(description="what the release pays for (published)")]
+    purpose: Annotated[NameText, msgspec.Meta(description="what the release pays for (published)")]
 
 
 class ApproveReleaseArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

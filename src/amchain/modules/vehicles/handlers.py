@@ -88,10 +88,11 @@ def check_record_event(args: RecordEventArgs) -> None:
     """Stateless checks of ``record_event`` (also run at admission, before any block).
 
     Raises:
-        VehiclesError: INVALID_VIN, INVALID_ODOMETER.
+        VehiclesError: INVALID_VIN, INVALID_ODOMETER, INVALID_FIELD.
     """
     validate_vin(args.vin)
     check_odometer(_event_odometer(args.event))
+    _check_event_values(args.event)
 
 
 def register_vehicle(ctx: TxContext, args: RegisterVehicleArgs) -> None:
@@ -221,7 +222,12 @@ def record_event(ctx: TxContext, args: RecordEventArgs) -> None:
 
     # validate: the event's own values, then against the vehicle as it stands
     check_record_event(args)
-    _check_event_values(event, ctx.time_ms)
+    if isinstance(event, AccidentEvent) and event.occurred_at_ms > ctx.time_ms:
+        raise VehiclesError(
+            VehiclesCode.INVALID_FIELD,
+            "occurred_at_ms is after the block time: an accident is reported after it happens",
+            details={"field": "occurred_at_ms"},
+        )
     record = keeper.get_vehicle(ctx.state, args.vin)
     if record is None:
         raise VehiclesError(
@@ -307,8 +313,9 @@ def _event_fields(event: VehicleEvent) -> dict[str, Any]:
     return plain
 
 
-def _check_event_values(event: VehicleEvent, time_ms: int) -> None:
-    """Refuse values the wire types cannot express: hash shapes, lengths, ranges."""
+def _check_event_values(event: VehicleEvent) -> None:
+    """Refuse values the wire types cannot express: hash shapes, lengths, ranges (at
+    admission, so such a transaction is never stored)."""
     match event:
         case SoldEvent():
             check_did("buyer", event.buyer)
@@ -332,13 +339,6 @@ def _check_event_values(event: VehicleEvent, time_ms: int) -> None:
             check_hash("report_hash", event.report_hash)
         case AccidentEvent():
             check_non_negative("occurred_at_ms", event.occurred_at_ms)
-            if event.occurred_at_ms > time_ms:
-                raise VehiclesError(
-                    VehiclesCode.INVALID_FIELD,
-                    "occurred_at_ms is after the block time: an accident is reported after "
-                    "it happens",
-                    details={"field": "occurred_at_ms"},
-                )
             check_hash("report_hash", event.report_hash)
         case InsuranceClaimEvent():
             check_hash("claim_ref_hash", event.claim_ref_hash)

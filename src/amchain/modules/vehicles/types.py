@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from amchain.modules.base import EventAttributes
+from amchain.modules.base.fields import DidText, IdText, ListOf, NameText
 
 __all__ = [
     "EMPTY_HISTORY_HEAD",
@@ -65,29 +66,32 @@ VehicleStatus = Literal["active", "stolen", "scrapped"]
 # --- wire: register_vehicle -------------------------------------------------------------
 
 
-Vin = Annotated[str, msgspec.Meta(description="17-character VIN (ISO 3779, check digit)")]
+Vin = Annotated[IdText, msgspec.Meta(description="17-character VIN (ISO 3779, check digit)")]
+HashText = Annotated[
+    str, msgspec.Meta(max_length=128, description="SHA-256, 64 lower-case hex digits")
+]
 
 
 class RegisterVehicleArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """Arguments of ``register_vehicle``: a new vehicle leaves the line."""
 
     vin: Vin
-    make: Annotated[str, msgspec.Meta(description="manufacturer's brand, e.g. Honda")]
-    model: Annotated[str, msgspec.Meta(description="model name")]
+    make: Annotated[NameText, msgspec.Meta(description="manufacturer's brand, e.g. Honda")]
+    model: Annotated[NameText, msgspec.Meta(description="model name")]
     model_year: Annotated[int, msgspec.Meta(description="model year, e.g. 2026")]
     owner: Annotated[
-        str | None,
+        DidText | None,
         msgspec.Meta(description="owner DID (default: the registering manufacturer's DID)"),
     ] = None
     """Owner DID; defaults to the registering (manufacturer) organisation's DID."""
     vehicle_key: Annotated[
-        str | None,
+        Annotated[str, msgspec.Meta(max_length=128)] | None,
         msgspec.Meta(description="hex Ed25519 public key of the on-board unit (OBU)"),
     ] = None
     """Hex Ed25519 public key of the on-board unit, bound to the vehicle DID."""
-    plant: Annotated[str | None, msgspec.Meta(description="assembly plant")] = None
+    plant: Annotated[NameText | None, msgspec.Meta(description="assembly plant")] = None
     battery_id: Annotated[
-        str | None, msgspec.Meta(description="identifier of the traction battery")
+        NameText | None, msgspec.Meta(description="identifier of the traction battery")
     ] = None
 
 
@@ -103,17 +107,17 @@ class _Event(
 class SoldEvent(_Event, tag="sold", frozen=True):
     """Retail sale out of trade stock (the current owner is an organisation)."""
 
-    buyer: str
+    buyer: DidText
     odometer_km: int | None = None
-    contract_hash: str | None = None
+    contract_hash: HashText | None = None
 
 
 class RegisteredEvent(_Event, tag="registered", frozen=True):
     """Registration with a vehicle registry; the plate is stored only as a hash."""
 
-    region: str
-    registration_hash: str
-    plate_hash: str | None = None
+    region: Annotated[str, msgspec.Meta(max_length=8)]
+    registration_hash: HashText
+    plate_hash: HashText | None = None
     odometer_km: int | None = None
 
 
@@ -122,7 +126,7 @@ class InspectedEvent(_Event, tag="inspected", frozen=True):
 
     passed: bool
     odometer_km: int
-    report_hash: str | None = None
+    report_hash: HashText | None = None
     next_due_time_ms: int | None = None
 
 
@@ -130,18 +134,18 @@ class ServicedEvent(_Event, tag="serviced", frozen=True):
     """Maintenance; ``work_items`` are short operation codes."""
 
     odometer_km: int
-    work_items: list[str]
-    report_hash: str | None = None
+    work_items: Annotated[list[NameText], ListOf]
+    report_hash: HashText | None = None
 
 
 class RepairedEvent(_Event, tag="repaired", frozen=True):
     """Repair; may close an accident (by its history seq) or an open recall campaign."""
 
     odometer_km: int
-    parts_replaced: list[str] = msgspec.field(default_factory=list)
+    parts_replaced: Annotated[list[NameText], ListOf] = msgspec.field(default_factory=list)
     accident_seq: int | None = None
-    recall_campaign: str | None = None
-    report_hash: str | None = None
+    recall_campaign: NameText | None = None
+    report_hash: HashText | None = None
 
 
 class AccidentEvent(_Event, tag="accident", frozen=True):
@@ -150,16 +154,16 @@ class AccidentEvent(_Event, tag="accident", frozen=True):
     occurred_at_ms: int
     severity: Literal["minor", "moderate", "severe", "total_loss"]
     airbags_deployed: bool = False
-    report_hash: str | None = None
+    report_hash: HashText | None = None
     odometer_km: int | None = None
 
 
 class InsuranceClaimEvent(_Event, tag="insurance_claim", frozen=True):
     """An insurance claim's state; the claim reference is a hash."""
 
-    claim_ref_hash: str
+    claim_ref_hash: HashText
     amount_minor: int
-    currency: str
+    currency: Annotated[str, msgspec.Meta(max_length=8)]
     status: Literal["opened", "paid", "rejected"]
     accident_seq: int | None = None
 
@@ -174,36 +178,36 @@ class OdometerEvent(_Event, tag="odometer", frozen=True):
 class StolenEvent(_Event, tag="stolen", frozen=True):
     """Reported stolen."""
 
-    report_hash: str
+    report_hash: HashText
 
 
 class RecoveredEvent(_Event, tag="recovered", frozen=True):
     """Recovered after theft."""
 
-    report_hash: str
+    report_hash: HashText
     odometer_km: int | None = None
 
 
 class RecallNoticeEvent(_Event, tag="recall_notice", frozen=True):
     """The manufacturer opens a recall campaign for this vehicle."""
 
-    campaign: str
-    description_hash: str
+    campaign: NameText
+    description_hash: HashText
     severity: Literal["low", "medium", "high"]
 
 
 class OwnershipTransferredEvent(_Event, tag="ownership_transferred", frozen=True):
     """Private transfer, signed by the current owner and the new owner."""
 
-    new_owner: str
+    new_owner: DidText
     odometer_km: int | None = None
-    contract_hash: str | None = None
+    contract_hash: HashText | None = None
 
 
 class ScrappedEvent(_Event, tag="scrapped", frozen=True):
     """End of life; no event is accepted afterwards."""
 
-    certificate_hash: str
+    certificate_hash: HashText
     odometer_km: int | None = None
 
 
