@@ -314,3 +314,16 @@ def test_a_slow_client_does_not_hold_the_node(node: RunningNode) -> None:
             time.sleep(0.05)
     finally:
         trickle.close()
+
+
+@pytest.mark.parametrize(("commas", "code"), [(1, 1), (4_000, 1), (6_000, 7)])
+def test_invalid_utf8_in_a_batch_key_is_refused_not_a_crash(commas: int, code: int) -> None:
+    # Found by bench/fuzz_admission.py: msgspec raised UnicodeDecodeError for a key holding
+    # invalid UTF-8, past the split that admission processes use.
+    from amchain.codec import DecodeError, DecodeErrorCode
+    from amchain.node.intake import split_submission
+
+    body = b'{"txs":[{}' + b",{}" * commas + b'],"ch\xff\xff":1}'
+    with pytest.raises(DecodeError) as refused:
+        split_submission(body, max_bytes=8 << 20, max_depth=14, max_txs=5_000)
+    assert refused.value.code == DecodeErrorCode(code)  # malformed, or first too long

@@ -99,7 +99,7 @@ def check_batch_length(raw: bytes, *, max_txs: int) -> None:
             DecodeErrorCode.WRONG_TYPE,
             f"txs must be an array of signed transactions (objects): {exc}",
         ) from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return  # not JSON or not a batch: the strict parser says why
     if len(batch.txs) > max_txs:
         raise batch_too_long(len(batch.txs), max_txs)
@@ -130,7 +130,9 @@ def split_submission(
     if raw.startswith(b'{"txs":[') and len(raw) <= max_bytes:
         try:
             batch = msgspec.json.decode(raw, type=_Batch)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            # msgspec raises UnicodeDecodeError for invalid UTF-8 in an object's key (found
+            # by bench/fuzz_admission.py); the strict parser below refuses it with a code.
             batch = None
         # Re-encoding gives the same bytes only for a compact envelope without a duplicate
         # or unknown key: exactly what the strict decoder would accept around the txs.
