@@ -119,7 +119,7 @@ def backup_data_dir(data_dir: Path, target: Path) -> BackupManifest:
     manifest = BackupManifest(
         chain_id=str(record["chain_id"]),
         height=int(height),
-        block_hash=bytes(block_hash).hex() if isinstance(block_hash, bytes) else str(block_hash),
+        block_hash=bytes(block_hash).hex(),
         state_root=str(record["state_root"]),
         files=files,
         taken_at_ms=time.time_ns() // 1_000_000,

@@ -105,6 +105,23 @@ def check_batch_length(raw: bytes, *, max_txs: int) -> None:
         raise batch_too_long(len(batch.txs), max_txs)
 
 
+def parse_bounded_submission(
+    raw: bytes, *, max_bytes: int, max_depth: int, max_txs: int
+) -> tuple[list[Any], bool]:
+    """:func:`~amchain.node.admission_pool.parse_submission` with the batch cap: the
+    length is checked before the elements are parsed, and again on what was parsed.
+
+    Raises:
+        DecodeError: TOO_LARGE (more than ``max_txs`` transactions), or see
+            :func:`check_batch_length` and ``parse_submission``.
+    """
+    check_batch_length(raw, max_txs=max_txs)
+    values, is_batch = parse_submission(raw, max_bytes=max_bytes, max_depth=max_depth)
+    if len(values) > max_txs:
+        raise batch_too_long(len(values), max_txs)
+    return values, is_batch
+
+
 class _AnyObject(msgspec.Struct, gc=False):
     """Any JSON object, none of its fields kept."""
 
@@ -123,10 +140,9 @@ def split_submission(
     other body is parsed strictly here once, and each transaction handed on re-encoded.
 
     Raises:
-        DecodeError: TOO_LARGE (more than ``max_txs`` transactions), or see
-            :func:`amchain.node.admission_pool.parse_submission`.
+        DecodeError: see :func:`parse_bounded_submission`.
     """
-    check_batch_length(raw, max_txs=max_txs)
+    check_batch_length(raw, max_txs=max_txs)  # before the compact split makes every element
     if raw.startswith(b'{"txs":[') and len(raw) <= max_bytes:
         try:
             batch = msgspec.json.decode(raw, type=_Batch)
@@ -138,9 +154,9 @@ def split_submission(
         # or unknown key: exactly what the strict decoder would accept around the txs.
         if batch is not None and batch.txs and msgspec.json.encode(batch) == raw:
             return [bytes(tx) for tx in batch.txs], True
-    values, is_batch = parse_submission(raw, max_bytes=max_bytes, max_depth=max_depth)
-    if len(values) > max_txs:
-        raise batch_too_long(len(values), max_txs)
+    values, is_batch = parse_bounded_submission(
+        raw, max_bytes=max_bytes, max_depth=max_depth, max_txs=max_txs
+    )
     return [msgspec.json.encode(value) for value in values], is_batch
 
 
@@ -281,10 +297,9 @@ class TxIntake:
         max_bytes = self._config.max_body_bytes
         max_txs = self._config.max_batch_txs
         if self._processes is None:
-            check_batch_length(raw, max_txs=max_txs)
-            values, is_batch = parse_submission(raw, max_bytes=max_bytes, max_depth=max_depth)
-            if len(values) > max_txs:
-                raise batch_too_long(len(values), max_txs)
+            values, is_batch = parse_bounded_submission(
+                raw, max_bytes=max_bytes, max_depth=max_depth, max_txs=max_txs
+            )
             return is_batch, await self.submit(values)
         if self._orderer() is None:
             raise NodeUnavailable("the node is not producing blocks")

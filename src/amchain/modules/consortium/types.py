@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 
 from amchain.modules.base import EventAttributes
-from amchain.modules.base.fields import IdText
+from amchain.modules.base.fields import IdText, KeyText
 
 __all__ = [
     "AddKeyArgs",
@@ -29,7 +29,7 @@ __all__ = [
 
 OrgId = Annotated[IdText, msgspec.Meta(description="organisation id, e.g. oem")]
 PublicKeyHex = Annotated[
-    str, msgspec.Meta(max_length=128, description="Ed25519 public key, 64 lowercase hex digits")
+    KeyText, msgspec.Meta(description="Ed25519 public key, 64 lowercase hex digits")
 ]
 
 

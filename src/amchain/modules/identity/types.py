@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 
 from amchain.modules.base import EventAttributes
-from amchain.modules.base.fields import DidText, IdText, ListOf, NameText, UrlText
+from amchain.modules.base.fields import DidText, IdText, KeyText, ListOf, NameText, UrlText
 
 __all__ = [
     "PURPOSES",
@@ -34,9 +34,7 @@ __all__ = [
 ]
 
 Did = Annotated[DidText, msgspec.Meta(description="a did:amc DID")]
-KeyHex = Annotated[
-    str, msgspec.Meta(max_length=128, description="Ed25519 public key, 64 lowercase hex digits")
-]
+KeyHex = Annotated[KeyText, msgspec.Meta(description="Ed25519 public key, 64 lowercase hex digits")]
 KeyId = Annotated[
     IdText, msgspec.Meta(description="a key of the DID: key-2, #key-2 or <did>#key-2")
 ]

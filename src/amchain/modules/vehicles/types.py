@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from amchain.modules.base import EventAttributes
-from amchain.modules.base.fields import DidText, IdText, ListOf, NameText
+from amchain.modules.base import EventAttributes, fields
+from amchain.modules.base.fields import DidText, IdText, KeyText, ListOf, NameText
 
 __all__ = [
     "EMPTY_HISTORY_HEAD",
@@ -67,9 +67,7 @@ VehicleStatus = Literal["active", "stolen", "scrapped"]
 
 
 Vin = Annotated[IdText, msgspec.Meta(description="17-character VIN (ISO 3779, check digit)")]
-HashText = Annotated[
-    str, msgspec.Meta(max_length=128, description="SHA-256, 64 lower-case hex digits")
-]
+HashText = Annotated[fields.HashText, msgspec.Meta(description="SHA-256, 64 lower-case hex digits")]
 
 
 class RegisterVehicleArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -85,7 +83,7 @@ class RegisterVehicleArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=Tru
     ] = None
     """Owner DID; defaults to the registering (manufacturer) organisation's DID."""
     vehicle_key: Annotated[
-        Annotated[str, msgspec.Meta(max_length=128)] | None,
+        KeyText | None,
         msgspec.Meta(description="hex Ed25519 public key of the on-board unit (OBU)"),
     ] = None
     """Hex Ed25519 public key of the on-board unit, bound to the vehicle DID."""
